@@ -1,0 +1,1 @@
+"""LGPD consent, the append-only audit log, retention, compliance audits, alerts and reports."""

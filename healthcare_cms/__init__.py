@@ -1,0 +1,1 @@
+"""Healthcare CMS: compliance-checked medical content on an Oban-style job engine."""

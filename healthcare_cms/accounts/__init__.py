@@ -1,0 +1,1 @@
+"""People who use the CMS: a custom user model with roles, activity and soft delete."""

@@ -1,0 +1,94 @@
+"""Reading the deployment's environment into settings.
+
+Errors name the variable and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
+DEFAULT_QUEUE_LIMITS = {
+    "medical_workflow": 10,
+    "lgpd_analysis": 5,
+    "compliance_check": 3,
+    "email": 5,
+    "default": 10,
+}
+
+
+def database_config(env: environ.Env) -> dict[str, Any]:
+    """DATABASES['default'] from DATABASE_URL, or the embedded server when it is unset."""
+    url = env.str("DATABASE_URL", default="").strip()
+    if not url:
+        return {
+            "ENGINE": "healthcare_cms.localdb",
+            "NAME": env.str("EMBEDDED_DATABASE_NAME", default="healthcare_cms"),
+        }
+    fix = (
+        "Set DATABASE_URL to postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+        "(or unset it to use the embedded PostgreSQL server)."
+    )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is malformed ({exc}). {fix}") from None
+    if parts.scheme not in POSTGRES_SCHEMES:
+        shown = parts.scheme or "none"
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must point at PostgreSQL (the job engine needs SKIP LOCKED and "
+            f"LISTEN/NOTIFY); its scheme is '{shown}'. {fix}"
+        )
+    if not parts.path.strip("/"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database. {fix}")
+    if not parts.hostname and "host=" not in parts.query:
+        raise ImproperlyConfigured(f"DATABASE_URL names no host. {fix}")
+    config = environ.Env.db_url_config(url)
+    config["ENGINE"] = "django.db.backends.postgresql"
+    return config
+
+
+def secret_key(env: environ.Env, debug: bool) -> str:
+    key = env.str("SECRET_KEY", default="")
+    if key:
+        return key
+    if debug:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Run `python3 scripts/dev.py setup` to write a development "
+            ".env, or set SECRET_KEY to a long random value."
+        )
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. In production it must come from the environment: set SECRET_KEY "
+        "to a long random value, e.g. the output of "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+    )
+
+
+def queue_limits(env: environ.Env) -> dict[str, dict[str, int]]:
+    """Queues and their cluster-wide concurrency limits: JOBS_QUEUES=name=limit,name=limit."""
+    raw = env.str("JOBS_QUEUES", default="")
+    limits = dict(DEFAULT_QUEUE_LIMITS)
+    if raw.strip():
+        limits = {}
+        for item in raw.split(","):
+            name, sep, value = item.strip().partition("=")
+            if not sep or not name.strip() or not value.strip().isdigit() or int(value) < 1:
+                raise ImproperlyConfigured(
+                    f"JOBS_QUEUES entry '{item.strip()}' is not name=limit with a limit of at "
+                    f"least 1. Example: JOBS_QUEUES=medical_workflow=10,email=5,default=10"
+                )
+            limits[name.strip()] = int(value)
+    if "default" not in limits:
+        raise ImproperlyConfigured("JOBS_QUEUES must define the 'default' queue.")
+    return {name: {"limit": limit} for name, limit in limits.items()}
+
+
+def email_list(env: environ.Env, name: str, default: str = "") -> list[str]:
+    return [
+        address.strip() for address in env.str(name, default=default).split(",") if address.strip()
+    ]

@@ -1,0 +1,1 @@
+"""Posts written by medical authors, and the services that create, change and read them."""

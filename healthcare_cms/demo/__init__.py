@@ -1,0 +1,1 @@
+"""Synthetic demo data: people, consents and posts with and without (fake) patient data."""

@@ -1,0 +1,1 @@
+"""Patient-data protection shared by every part of the project: masking and identifier checks."""

@@ -1,0 +1,202 @@
+"""Django settings. Every value a deployer changes comes from the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+from healthcare_cms import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if os.path.isfile(_env_file):
+    environ.Env.read_env(_env_file, overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = config.secret_key(env, DEBUG)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    # Apps of this project come first: workflows.jobs replaces django-q2's `qcluster` command.
+    "healthcare_cms.accounts",
+    "healthcare_cms.content",
+    "healthcare_cms.localdb",
+    "healthcare_cms.demo",
+    "compliance",
+    "workflows.jobs",
+    "workflows.medical",
+    "django_q",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healthcare_cms.middleware.DisplayTimeZoneMiddleware",
+    "healthcare_cms.accounts.middleware.LastActivityMiddleware",
+]
+
+ROOT_URLCONF = "healthcare_cms.urls"
+WSGI_APPLICATION = "healthcare_cms.wsgi.application"
+ASGI_APPLICATION = "healthcare_cms.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": config.database_config(env)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+USE_TZ = True
+# Schedules and stored times are UTC; people see dates in Brazil's time.
+TIME_ZONE = "UTC"
+DISPLAY_TIME_ZONE = "America/Sao_Paulo"
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".local" / "static")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Security: strict unless DEBUG is asked for --------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- E-mail -----------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Healthcare CMS <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# Who receives each kind of alert (comma-separated e-mail addresses).
+ALERT_RECIPIENTS = {
+    "security": config.email_list(env, "ALERT_EMAILS_SECURITY", "dpo@localhost"),
+    "compliance": config.email_list(env, "ALERT_EMAILS_COMPLIANCE", "compliance@localhost"),
+    "legal": config.email_list(env, "ALERT_EMAILS_LEGAL", "dpo@localhost"),
+    "infrastructure": config.email_list(env, "ALERT_EMAILS_OPERATIONS", "ops@localhost"),
+    "integration": config.email_list(env, "ALERT_EMAILS_OPERATIONS", "ops@localhost"),
+    "operations": config.email_list(env, "ALERT_EMAILS_OPERATIONS", "ops@localhost"),
+}
+
+# --- Job engine (workflows.jobs) ------------------------------------------------------------
+JOBS = {
+    "queues": config.queue_limits(env),
+    # Worker processes per `qcluster` node; queue limits cap running jobs across all nodes.
+    "node_concurrency": env.int("JOBS_NODE_CONCURRENCY", default=4),
+    "prefetch": env.int("JOBS_PREFETCH", default=None),
+    "poll_interval_seconds": env.float("JOBS_POLL_INTERVAL_SECONDS", default=1.0),
+    "heartbeat_interval_seconds": env.float("JOBS_HEARTBEAT_INTERVAL_SECONDS", default=5.0),
+    "node_dead_after_seconds": env.float("JOBS_NODE_DEAD_AFTER_SECONDS", default=30.0),
+    "rescue_after_seconds": env.float("JOBS_RESCUE_AFTER_SECONDS", default=1800.0),
+    "shutdown_grace_seconds": env.float("JOBS_SHUTDOWN_GRACE_SECONDS", default=25.0),
+    "prune_after_seconds": {
+        "completed": env.int("JOBS_PRUNE_COMPLETED_AFTER_SECONDS", default=7 * 86400),
+        "cancelled": env.int("JOBS_PRUNE_CANCELLED_AFTER_SECONDS", default=7 * 86400),
+        "discarded": env.int("JOBS_PRUNE_DISCARDED_AFTER_SECONDS", default=30 * 86400),
+    },
+    "worker_modules": env.list("JOBS_WORKER_MODULES", default=[]),
+    "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
+    "crontab": [],
+    "testing": env.str("JOBS_TESTING", default="") or None,
+}
+
+# django-q2 runs the workers; its broker is the engine's jobs table. See docs/job-engine.md.
+Q_CLUSTER = {
+    "name": "healthcare_cms",
+    "broker_class": "workflows.jobs.broker.JobsBroker",
+    "workers": JOBS["node_concurrency"],
+    "queue_limit": JOBS["node_concurrency"] * 2,
+    "recycle": 5000,
+    "max_rss": 512 * 1024,
+    # The engine enforces per-job timeouts itself; django-q2's guard is only a far backstop.
+    "timeout": 7 * 86400,
+    "retry": 7 * 86400 + 1,
+    "save_limit": -1,
+    "catch_up": False,
+    "scheduler": True,
+    "log_level": env.str("QCLUSTER_LOG_LEVEL", default="WARNING"),
+}
+
+# --- Logging: every record passes through the patient-data mask ----------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "mask_patient_data": {"()": "healthcare_cms.privacy.logging.PatientDataMaskingFilter"}
+    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_patient_data"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django-q": {"handlers": ["console"], "level": Q_CLUSTER["log_level"], "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+# --- Sentry -------------------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from healthcare_cms.observability import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
+
+# --- Medical analysis and compliance -------------------------------------------------------
+REGULATOR_HEALTH_URL = env.str("REGULATOR_HEALTH_URL", default="")
+CURRENT_TERMS_VERSION = env.str("CURRENT_TERMS_VERSION", default="2026-01")

@@ -1,0 +1,99 @@
+"""Configuration from the environment: production is strict, bad values stop start-up clearly."""
+
+import os
+import subprocess
+import sys
+
+import environ
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from healthcare_cms import config
+from tests.support.clusters import PROJECT_ROOT
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x3N4m-" + "k" * 20 + "Qz9-pL2v_7yT0rWb5sUe1oIa8dFgHjK",
+    "ALLOWED_HOSTS": "cms.example.com.br",
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres",
+    "ENV_FILE": "",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "SECRET_KEY",
+            "DEBUG",
+            "ALLOWED_HOSTS",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_COOKIES",
+            "DATABASE_URL",
+        }
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_prints_no_warning_under_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_a_missing_secret_key_in_production_stops_start_up_naming_the_variable():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr and "secrets.token_urlsafe" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/db", "must point at PostgreSQL"),
+        ("postgresql://user@localhost:notaport/db", "DATABASE_URL is malformed"),
+        ("postgresql://user@localhost:5432/", "names no database"),
+        ("not a url at all", "must point at PostgreSQL"),
+    ],
+)
+def test_a_malformed_database_url_names_the_variable_and_the_fix(url, message, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ImproperlyConfigured, match=message) as raised:
+        config.database_config(environ.Env())
+    assert "DATABASE_URL" in str(raised.value) and "postgresql://" in str(raised.value)
+
+
+def test_a_malformed_database_url_stops_manage_py():
+    result = manage("check", env={**PRODUCTION_ENV, "DATABASE_URL": "mysql://x@y/z"})
+    assert result.returncode != 0 and "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+def test_unset_database_url_selects_the_embedded_server(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert config.database_config(environ.Env())["ENGINE"] == "healthcare_cms.localdb"
+
+
+def test_queue_limits_come_from_the_environment_with_the_spec_defaults(monkeypatch):
+    monkeypatch.delenv("JOBS_QUEUES", raising=False)
+    assert config.queue_limits(environ.Env()) == {
+        "medical_workflow": {"limit": 10},
+        "lgpd_analysis": {"limit": 5},
+        "compliance_check": {"limit": 3},
+        "email": {"limit": 5},
+        "default": {"limit": 10},
+    }
+    monkeypatch.setenv("JOBS_QUEUES", "default=2,email=1")
+    assert config.queue_limits(environ.Env()) == {"default": {"limit": 2}, "email": {"limit": 1}}
+    monkeypatch.setenv("JOBS_QUEUES", "default=0")
+    with pytest.raises(ImproperlyConfigured, match="JOBS_QUEUES entry 'default=0'"):
+        config.queue_limits(environ.Env())

@@ -1,0 +1,41 @@
+"""The embedded PostgreSQL: a broken data folder gives an error that says how to recover."""
+
+import pytest
+
+from healthcare_cms.localdb import server
+
+
+@pytest.fixture
+def data_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "pgdata"
+    monkeypatch.setenv("EMBEDDED_PG_DATA", str(folder))
+    return folder
+
+
+def test_a_half_initialised_folder_is_refused_with_recovery_steps(data_folder):
+    data_folder.mkdir()
+    (data_folder / "base").mkdir()
+    (data_folder / "postgresql.conf").write_text("# initdb was interrupted\n")
+    with pytest.raises(server.EmbeddedDatabaseError) as raised:
+        server.ensure_running()
+    message = str(raised.value)
+    assert "half-initialised" in message and f"rm -rf {data_folder}" in message
+    assert "DATABASE_URL" in message
+
+
+def test_a_damaged_folder_is_refused_with_recovery_steps(data_folder):
+    data_folder.mkdir()
+    (data_folder / "PG_VERSION").write_text("18\n")
+    with pytest.raises(server.EmbeddedDatabaseError, match="damaged"):
+        server.ensure_running()
+
+
+def test_a_file_in_place_of_the_folder_is_refused(data_folder):
+    data_folder.write_text("oops")
+    with pytest.raises(server.EmbeddedDatabaseError, match="is a file"):
+        server.ensure_running()
+
+
+def test_nothing_runs_in_an_empty_folder(data_folder):
+    assert server.running_address() is None
+    assert server.stop() is False

@@ -1,0 +1,87 @@
+"""Workers used by the test suite, importable by real qcluster subprocesses
+(JOBS_WORKER_MODULES=tests.support.workers). Each records what it did in a table."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.db import connection
+
+from workflows.jobs import Discard, Error, Snooze, Worker
+
+
+def record(kind: str, job, **extra) -> None:
+    """Append an execution record: the test's own evidence of what ran, where and when."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO test_executions (job_id, kind, attempt, pid, queue, started, payload) "
+            "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s)",
+            [job.pk, kind, job.attempt, os.getpid(), job.queue, str(extra.get("payload", ""))],
+        )
+
+
+class RecordingWorker(Worker):
+    """Records each execution; sleeps args['sleep'] seconds while counted as running."""
+
+    queue = "default"
+
+    def perform(self, job):
+        record("start", job)
+        if job.args.get("sleep"):
+            time.sleep(job.args["sleep"])
+        record("done", job)
+
+
+class FailingWorker(Worker):
+    max_attempts = 3
+
+    def perform(self, job):
+        record("start", job)
+        raise RuntimeError(f"boom for CPF 529.982.247-25 on attempt {job.attempt}")
+
+    def backoff(self, job):
+        return 0
+
+
+class SnoozeTwiceWorker(Worker):
+    max_attempts = 1
+
+    def perform(self, job):
+        record("start", job)
+        if job.meta.get("snoozed", 0) < 2:
+            return Snooze(0)
+        return None
+
+
+class DiscardingWorker(Worker):
+    def perform(self, job):
+        return Discard("invalid content")
+
+
+class ErrorReturningWorker(Worker):
+    max_attempts = 2
+
+    def perform(self, job):
+        return Error("upstream said no")
+
+    def backoff(self, job):
+        return 0
+
+
+class SleepyWorker(Worker):
+    """Sleeps past its 2-second timeout on the first attempt only."""
+
+    max_attempts = 3
+
+    def timeout(self, job):
+        return 2
+
+    def backoff(self, job):
+        return 0
+
+    def perform(self, job):
+        record("start", job)
+        if job.attempt == 1:
+            time.sleep(job.args.get("sleep", 30))
+        record("done", job)

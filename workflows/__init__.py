@@ -1,0 +1,1 @@
+"""Background work: the job engine (`workflows.jobs`) and the medical validation workflows."""

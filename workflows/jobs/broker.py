@@ -1,0 +1,171 @@
+"""The django-q2 broker of the engine: django-q2's pusher asks it for work, it claims jobs.
+
+dequeue() claims up to the node's free slots (plus a small prefetch) from every queue the node
+serves with jobs_claim(): one round trip, SKIP LOCKED, cluster-wide queue limits. When there is
+nothing to claim it sleeps until a NOTIFY (a job became available), a wake-up from a worker of
+this node (a slot came free), or the polling interval, whichever is first.
+
+enqueue() receives the task packages django-q2's scheduler creates for cron entries and turns
+each into the cron worker's job; any other django-q2 task is refused (use a Worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import time
+
+from django.utils import timezone
+from django_q.brokers import Broker
+from django_q.signing import SignedPackage
+
+from workflows.jobs import database, sql
+from workflows.jobs import runtime as node_runtime
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.executor import execute_claimed
+
+logger = logging.getLogger("workflows.jobs")
+
+MAX_WAIT_SECONDS = 0.5  # the pusher checks for shutdown between dequeue calls
+CONTENDED_RETRY_SECONDS = 0.005
+
+
+class JobsBroker(Broker):
+    def __init__(self, list_key: str | None = None):
+        super().__init__(list_key=list_key)
+        self._listener = None
+        self._round_robin = 0
+        self._reconnect_delay = 0.1
+
+    def __getstate__(self):
+        return self.list_key, self._info
+
+    def __setstate__(self, state):
+        self.list_key, self._info = state
+        self.connection = None
+        self.cache = self.get_cache()
+        self._listener = None
+        self._round_robin = 0
+        self._reconnect_delay = 0.1
+
+    @staticmethod
+    def get_connection(list_key: str | None = None):
+        return None  # connections are opened lazily by the process that uses them
+
+    # --- claiming ---------------------------------------------------------------------------
+    def _connection(self):
+        if self._listener is None or self._listener.closed:
+            self._listener = database.connect()
+            self._listener.execute(f"LISTEN {sql.NOTIFY_CHANNEL}")
+        return self._listener
+
+    def _drop_connection(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.close()
+        self._listener = None
+
+    def _claim(self, conn, node) -> tuple[list[dict], bool]:
+        self._round_robin += 1
+        sent = time.monotonic()
+        (result,) = conn.execute(
+            sql.CLAIM,
+            [node.name, node.concurrency + node.prefetch, node.queues, self._round_robin],
+        ).fetchone()
+        return [(job, sent) for job in result["jobs"]], result["contended"]
+
+    def _package(self, job: dict, sent: float) -> tuple[int, str]:
+        task = {
+            "id": f"job-{job['id']}-{job['attempt']}",
+            "name": f"job {job['id']}",
+            "func": execute_claimed,
+            "args": (job, sent),
+            "kwargs": {},
+            "started": timezone.now(),
+            "save": False,
+            "timeout": -1,  # the engine enforces each worker's own timeout
+        }
+        return job["id"], SignedPackage.dumps(task)
+
+    def _wait(self, conn, node, seconds: float) -> None:
+        # A notification that arrived during the last claim is already buffered by psycopg.
+        if list(conn.notifies(timeout=0)):
+            return
+        readable, _, _ = select.select([conn.fileno(), node.wake_fd], [], [], seconds)
+        if node.wake_fd in readable:
+            node.drain_wakes()
+        if conn.fileno() in readable:
+            for _ in conn.notifies(timeout=0):
+                pass
+
+    def dequeue(self):
+        node = node_runtime.current()
+        if node is None or node.stopping.is_set():
+            time.sleep(0.1)
+            return None
+        try:
+            conn = self._connection()
+            for _ in range(50):
+                claimed, contended = self._claim(conn, node)
+                if claimed:
+                    self._reconnect_delay = 0.1
+                    return [self._package(job, sent) for job, sent in claimed]
+                if not contended:
+                    break
+                time.sleep(CONTENDED_RETRY_SECONDS)
+            self._wait(conn, node, min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS))
+        except database.CONNECTION_ERRORS as exc:
+            logger.warning(
+                "claiming jobs failed (%s); reconnecting in %.1f s",
+                type(exc).__name__,
+                self._reconnect_delay,
+            )
+            self._drop_connection()
+            time.sleep(self._reconnect_delay)
+            self._reconnect_delay = min(self._reconnect_delay * 2, 5.0)
+        return None
+
+    # --- the rest of django-q2's broker interface ---------------------------------------------
+    def enqueue(self, task: str) -> str:
+        from workflows.jobs.cron import job_from_schedule_package
+
+        job = job_from_schedule_package(SignedPackage.loads(task))
+        return str(job.pk)
+
+    def acknowledge(self, task_id) -> None:
+        """Outcomes are written by the worker process itself (workflows.jobs.executor)."""
+
+    def fail(self, task_id) -> None:
+        """Packages are built by this broker and always load; nothing to do."""
+
+    def delete(self, task_id) -> None:
+        from workflows.jobs.engine import cancel_job
+
+        cancel_job(int(task_id))
+
+    def ping(self) -> bool:
+        with database.connect() as conn:
+            conn.execute("SELECT 1")
+        return True
+
+    def queue_size(self) -> int:
+        from workflows.jobs.models import Job
+
+        return Job.objects.filter(state="available").count()
+
+    def lock_size(self) -> int:
+        from workflows.jobs.models import Job
+
+        return Job.objects.filter(state="executing").count()
+
+    def purge_queue(self) -> None:
+        raise NotImplementedError(
+            "jobs are never purged wholesale; cancel them (manage.py jobs cancel)"
+        )
+
+    def delete_queue(self) -> None:
+        raise NotImplementedError("queues are defined in settings.JOBS['queues']")
+
+    def info(self) -> str:
+        return "workflows.jobs (PostgreSQL jobs table)"

@@ -1,0 +1,79 @@
+"""The engine's settings (settings.JOBS), read when used, never at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "queues": {"default": {"limit": 10}},
+    "node_concurrency": 4,
+    "prefetch": None,  # None: as many as node_concurrency
+    "poll_interval_seconds": 1.0,
+    "heartbeat_interval_seconds": 5.0,
+    "node_dead_after_seconds": 30.0,
+    "rescue_after_seconds": 1800.0,
+    "shutdown_grace_seconds": 25.0,
+    "prefetch_release_seconds": 5.0,
+    "hard_timeout_margin_seconds": 5.0,
+    "stage_interval_seconds": 1.0,
+    "stage_batch_size": 5000,
+    "lifeline_interval_seconds": 5.0,
+    "prune_interval_seconds": 60.0,
+    "prune_batch_size": 10_000,
+    "prune_after_seconds": {
+        "completed": 7 * 86400,
+        "cancelled": 7 * 86400,
+        "discarded": 30 * 86400,
+    },
+    "max_args_bytes": 64 * 1024,
+    "worker_modules": [],
+    "error_scrubber": None,
+    "crontab": [],
+    "testing": None,
+    "plugins": [],
+}
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    queues: dict[str, dict[str, Any]]
+    node_concurrency: int
+    prefetch: int
+    poll_interval_seconds: float
+    heartbeat_interval_seconds: float
+    node_dead_after_seconds: float
+    rescue_after_seconds: float
+    shutdown_grace_seconds: float
+    prefetch_release_seconds: float
+    hard_timeout_margin_seconds: float
+    stage_interval_seconds: float
+    stage_batch_size: int
+    lifeline_interval_seconds: float
+    prune_interval_seconds: float
+    prune_batch_size: int
+    prune_after_seconds: dict[str, int]
+    max_args_bytes: int
+    worker_modules: list[str]
+    error_scrubber: str | None
+    crontab: list[tuple]
+    testing: str | None
+    plugins: list[str] = field(default_factory=list)
+
+    @property
+    def queue_names(self) -> list[str]:
+        return list(self.queues)
+
+    def queue_limit(self, name: str) -> int:
+        return int(self.queues[name].get("limit", 10))
+
+
+def jobs_settings() -> JobsSettings:
+    raw = {**DEFAULTS, **getattr(settings, "JOBS", {})}
+    raw["prune_after_seconds"] = {**DEFAULTS["prune_after_seconds"], **raw["prune_after_seconds"]}
+    if raw["prefetch"] is None:
+        raw["prefetch"] = raw["node_concurrency"]
+    known = JobsSettings.__dataclass_fields__
+    return JobsSettings(**{key: value for key, value in raw.items() if key in known})

@@ -1,0 +1,199 @@
+"""A node: one `manage.py qcluster` process tree serving the engine's queues.
+
+The main process prepares the shared runtime, starts django-q2's Cluster (sentinel, pusher,
+workers, monitor) with SIGTERM and SIGINT blocked in every child, and runs the supervisor
+thread. Only the main process handles those signals, so SIGTERM to it alone and SIGTERM to
+the whole process group (systemd) shut down the same way: stop claiming, release claimed jobs
+that have not started, let running jobs finish within the grace period, settle the rest, exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.util
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager, suppress
+
+from django.db import connections
+
+from workflows.jobs import database, sql
+from workflows.jobs import runtime as node_runtime
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.cron import sync_schedules
+from workflows.jobs.executor import error_entry
+from workflows.jobs.queues import sync_queues
+from workflows.jobs.supervisor import Supervisor
+
+logger = logging.getLogger("workflows.jobs")
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SENTINEL_EXIT_GRACE_SECONDS = 10.0
+
+
+@contextmanager
+def signals_blocked():
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _after_fork(runtime) -> None:
+    node_runtime.die_with_parent()
+
+
+def node_name() -> str:
+    return f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(2)}"
+
+
+class NodeProcess:
+    def __init__(self, *, queues: list[str] | None = None, out=None):
+        from django_q.conf import Conf
+
+        self.conf = jobs_settings()
+        self.out = out or sys.stdout
+        served = queues or self.conf.queue_names
+        unknown = [name for name in served if name not in self.conf.queue_names]
+        if unknown:
+            raise ValueError(
+                f"unknown queue(s) {unknown}: defined queues are {self.conf.queue_names}"
+            )
+        self.runtime = node_runtime.NodeRuntime(
+            name=node_name(),
+            queues=served,
+            concurrency=int(Conf.WORKERS),
+            prefetch=self.conf.prefetch,
+        )
+        self.stop_requested = threading.Event()
+        self.force_requested = threading.Event()
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.stop_requested.is_set():
+            self.force_requested.set()
+        self.stop_requested.set()
+
+    def _say(self, message: str) -> None:
+        self.out.write(message + "\n")
+        self.out.flush()
+
+    def run(self) -> int:
+        from django_q.cluster import Cluster
+
+        sync_queues()
+        sync_schedules()
+        supervisor = Supervisor(self.runtime, self.conf)
+        supervisor.register()
+        connections.close_all()  # nothing open may be shared with the forked processes
+
+        node_runtime.install(self.runtime)
+        multiprocessing.util.register_after_fork(self.runtime, _after_fork)
+        with signals_blocked():
+            cluster = Cluster()
+            for signum in HANDLED_SIGNALS:
+                signal.signal(signum, self._on_signal)
+            cluster.start()
+            for signum in HANDLED_SIGNALS:
+                signal.signal(signum, self._on_signal)
+        supervisor.start()
+        self._say(
+            f"jobs node {self.runtime.name} ready: queues {', '.join(self.runtime.queues)}; "
+            f"{self.runtime.concurrency} worker processes"
+        )
+        sentinel = cluster.sentinel
+        while not self.stop_requested.wait(0.2):
+            if not sentinel.is_alive():
+                break
+        crashed = not sentinel.is_alive() and not self.stop_requested.is_set()
+        if crashed:
+            logger.error(
+                "the cluster's sentinel process died; settling this node's jobs and exiting"
+            )
+        self._shutdown(cluster, supervisor)
+        return 1 if crashed else 0
+
+    # --- shutdown -------------------------------------------------------------------------------
+    def _shutdown(self, cluster, supervisor: Supervisor) -> None:
+        runtime = self.runtime
+        self._say(
+            f"jobs node {runtime.name} stopping: no new jobs; running jobs may finish "
+            f"within {self.conf.shutdown_grace_seconds:g} s"
+        )
+        runtime.stopping.set()
+        if cluster.stop_event is not None:
+            cluster.stop_event.set()
+        sentinel = cluster.sentinel
+        deadline = time.monotonic() + self.conf.shutdown_grace_seconds
+        while (
+            sentinel.is_alive()
+            and time.monotonic() < deadline
+            and not self.force_requested.is_set()
+        ):
+            sentinel.join(0.1)
+        supervisor.stop()
+        with database.connect() as conn:
+            interrupted = self._kill_running(conn)
+            sentinel.join(SENTINEL_EXIT_GRACE_SECONDS if sentinel.is_alive() else 0)
+            if sentinel.is_alive():
+                os.kill(sentinel.pid, signal.SIGKILL)  # its children die with it (PDEATHSIG)
+                sentinel.join(5)
+            released = self._settle_leftovers(conn)
+            conn.execute(sql.NODE_DELETE, [runtime.name])
+        self._say(
+            f"jobs node {runtime.name} stopped ({interrupted} interrupted, "
+            f"{released} unstarted job(s) released)"
+        )
+
+    def _kill_running(self, conn) -> int:
+        """Jobs still running after the grace period: kill their workers, requeue the jobs."""
+        entries = self.runtime.registry.snapshot()
+        for entry in entries:
+            with suppress(ProcessLookupError):
+                os.kill(entry.pid, signal.SIGKILL)
+            row = conn.execute(
+                "SELECT attempted_at FROM jobs_job WHERE id = %s AND state = 'executing' "
+                "AND attempt = %s AND attempted_by[1] = %s",
+                [entry.job_id, entry.attempt, self.runtime.name],
+            ).fetchone()
+            if row:
+                message = (
+                    f"Interrupted: node {self.runtime.name} shut down and the job did not "
+                    f"finish within the {self.conf.shutdown_grace_seconds:g} s grace period."
+                )
+                conn.execute(
+                    sql.RESCUE_OWNED,
+                    {
+                        "id": entry.job_id,
+                        "attempt": entry.attempt,
+                        "node": self.runtime.name,
+                        "attempted_at": row[0],
+                        "error": error_entry(entry.attempt, message),
+                    },
+                )
+            self.runtime.registry.clear(entry)
+        return len(entries)
+
+    def _settle_leftovers(self, conn) -> int:
+        """Claimed jobs that never started go back to available, their attempt not counted."""
+        rows = conn.execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
+        queues = []
+        for job_id, attempt, attempted_at in rows:
+            row = conn.execute(
+                sql.RELEASE_UNSTARTED,
+                {
+                    "id": job_id,
+                    "attempt": attempt,
+                    "node": self.runtime.name,
+                    "attempted_at": attempted_at,
+                },
+            ).fetchone()
+            if row:
+                queues.append(row[0])
+        if queues:
+            conn.execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, sorted(set(queues))])
+        return len(queues)

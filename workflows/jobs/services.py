@@ -1,0 +1,21 @@
+"""Operations on jobs for people and tools (admin actions, `manage.py jobs`)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from workflows.jobs.engine import cancel_jobs, retry_jobs
+from workflows.jobs.models import Job
+
+
+def jobs_retry(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None = None) -> int:
+    """Retry jobs by id or all jobs of a queryset (e.g. the discarded jobs of a queue)."""
+    if queryset is not None:
+        ids = list(queryset.values_list("id", flat=True))
+    return retry_jobs(ids or [])
+
+
+def jobs_cancel(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None = None) -> int:
+    if queryset is not None:
+        ids = list(queryset.values_list("id", flat=True))
+    return cancel_jobs(ids or [])

@@ -1,0 +1,152 @@
+"""Checking a job's args and options before anything is written, with errors that say the fix."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.unique import Unique
+
+
+class JobValidationError(ValueError):
+    """A job cannot be built or inserted as given; the message names the field and the fix."""
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    """The first value under `path` that would not survive a JSON round trip unchanged."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value!r}, which JSON cannot hold"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{path} contains a NUL character, which PostgreSQL's jsonb cannot store"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path} contains an unpaired surrogate, which is not valid UTF-8"
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _json_problem(item, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has the key {key!r}; JSON object keys must be strings"
+            problem = _json_problem(key, f"{path} key {key[:40]!r}")
+            if problem:
+                return problem
+            problem = _json_problem(item, f"{path}[{key[:40]!r}]")
+            if problem:
+                return problem
+        return None
+    return (
+        f"{path} is a {type(value).__name__}, which does not survive a JSON round trip "
+        f"(use only dict, list, str, int, float, bool and None)"
+    )
+
+
+def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise JobValidationError(
+            f"{name} must be a JSON object (a dict with string keys), got {type(value).__name__}."
+        )
+    problem = _json_problem(value, name)
+    if problem:
+        raise JobValidationError(problem + ".")
+    if max_bytes is not None:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > max_bytes:
+            raise JobValidationError(
+                f"{name} is {size} bytes of JSON, more than the {max_bytes} allowed: store large "
+                f"data in a table and pass its id."
+            )
+    return value
+
+
+def check_priority(priority: Any) -> int:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
+        raise JobValidationError(
+            f"priority must be a whole number from 0 (first) to 9; got {priority!r}."
+        )
+    return priority
+
+
+def check_max_attempts(max_attempts: Any) -> int:
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise JobValidationError(f"max_attempts must be a whole number >= 1; got {max_attempts!r}.")
+    if max_attempts > 1000:
+        raise JobValidationError(f"max_attempts must be at most 1000; got {max_attempts}.")
+    return max_attempts
+
+
+def check_queue(queue: Any) -> str:
+    names = jobs_settings().queue_names
+    if not isinstance(queue, str) or queue not in names:
+        raise JobValidationError(
+            f"unknown queue {queue!r}: queues are defined in settings.JOBS['queues'] "
+            f"(JOBS_QUEUES); defined: {', '.join(names)}."
+        )
+    return queue
+
+
+def check_tags(tags: Any) -> list[str]:
+    if isinstance(tags, str) or not isinstance(tags, list | tuple):
+        raise JobValidationError(f"tags must be a list of strings; got {type(tags).__name__}.")
+    for tag in tags:
+        if not isinstance(tag, str) or not tag or len(tag) > 100 or _json_problem(tag, "tag"):
+            raise JobValidationError(
+                f"each tag must be a string of 1 to 100 characters; got {tag!r}."
+            )
+    return list(dict.fromkeys(tags))
+
+
+def check_schedule(scheduled_at: Any, schedule_in: Any, now: datetime) -> datetime | None:
+    if scheduled_at is not None and schedule_in is not None:
+        raise JobValidationError("give scheduled_at or schedule_in, not both.")
+    if scheduled_at is not None:
+        if not isinstance(scheduled_at, datetime):
+            raise JobValidationError(
+                f"scheduled_at must be a datetime; got {type(scheduled_at).__name__}."
+            )
+        if scheduled_at.tzinfo is None or scheduled_at.utcoffset() is None:
+            raise JobValidationError(
+                "scheduled_at has no time zone: pass an aware datetime, e.g. "
+                "django.utils.timezone.now() + timedelta(minutes=5)."
+            )
+        return scheduled_at
+    if schedule_in is not None:
+        if isinstance(schedule_in, timedelta):
+            seconds = schedule_in.total_seconds()
+        elif isinstance(schedule_in, int | float) and not isinstance(schedule_in, bool):
+            seconds = float(schedule_in)
+        else:
+            raise JobValidationError(
+                f"schedule_in must be seconds or a timedelta; got {schedule_in!r}."
+            )
+        if not math.isfinite(seconds) or seconds < 0 or seconds > 10 * 365 * 86400:
+            raise JobValidationError(
+                f"schedule_in must be between 0 seconds and 10 years; got {schedule_in!r}."
+            )
+        return now + timedelta(seconds=seconds)
+    return None
+
+
+def check_unique(unique: Any) -> Unique | None:
+    if unique is None or unique is False:
+        return None
+    if unique is True:
+        return Unique()
+    if not isinstance(unique, Unique):
+        raise JobValidationError(
+            f"unique must be a Unique(...) or None; got {type(unique).__name__}."
+        )
+    return unique

@@ -1,0 +1,105 @@
+"""The Worker base class: what a job does, its defaults, and how to build and insert its jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils import timezone
+
+from workflows.jobs import validation
+from workflows.jobs.backoff import default_backoff
+from workflows.jobs.unique import Unique
+
+if TYPE_CHECKING:
+    from workflows.jobs.models import Job
+
+_REGISTRY: dict[str, type[Worker]] = {}
+_UNSET: Any = object()
+
+
+def worker_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def resolve_worker(path: str) -> type[Worker] | None:
+    """The registered Worker class at `path`. Rows never cause imports: workers are found by
+    importing each installed app's `workers` module (and JOBS['worker_modules']) at start-up."""
+    return _REGISTRY.get(path)
+
+
+def registered_workers() -> dict[str, type[Worker]]:
+    return dict(_REGISTRY)
+
+
+class Worker:
+    """Subclass and implement perform(job). Class attributes give the defaults of its jobs."""
+
+    queue: ClassVar[str] = "default"
+    max_attempts: ClassVar[int] = 20
+    priority: ClassVar[int] = 0
+    tags: ClassVar[tuple[str, ...]] = ()
+    unique: ClassVar[Unique | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[worker_path(cls)] = cls
+
+    def perform(self, job: Job) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement perform(job).")
+
+    def backoff(self, job: Job) -> int:
+        """Seconds to wait before the next attempt after a failure."""
+        return default_backoff(job.attempt, job.max_attempts)
+
+    def timeout(self, job: Job) -> int | None:
+        """Whole seconds an attempt may run, or None for no limit."""
+        return None
+
+    @classmethod
+    def new(
+        cls,
+        args: dict[str, Any] | None = None,
+        *,
+        queue: str = _UNSET,
+        priority: int = _UNSET,
+        max_attempts: int = _UNSET,
+        scheduled_at=None,
+        schedule_in=None,
+        tags: list[str] = _UNSET,
+        meta: dict[str, Any] | None = None,
+        unique: Unique | None = _UNSET,
+    ) -> Job:
+        """An unsaved, validated Job of this worker; every option defaults to the class's."""
+        from workflows.jobs.conf import jobs_settings
+        from workflows.jobs.models import Job
+
+        conf = jobs_settings()
+        args = {} if args is None else args
+        validation.check_json_object(args, "args", max_bytes=conf.max_args_bytes)
+        meta = validation.check_json_object(
+            {} if meta is None else meta, "meta", max_bytes=conf.max_args_bytes
+        )
+        job = Job(
+            worker=worker_path(cls),
+            queue=validation.check_queue(cls.queue if queue is _UNSET else queue),
+            args=args,
+            meta=meta,
+            tags=validation.check_tags(cls.tags if tags is _UNSET else tags),
+            priority=validation.check_priority(cls.priority if priority is _UNSET else priority),
+            max_attempts=validation.check_max_attempts(
+                cls.max_attempts if max_attempts is _UNSET else max_attempts
+            ),
+            attempt=0,
+            errors=[],
+        )
+        job.scheduled_at = validation.check_schedule(scheduled_at, schedule_in, timezone.now())
+        job.unique_option = validation.check_unique(cls.unique if unique is _UNSET else unique)
+        job.conflict = False
+        return job
+
+    @classmethod
+    def enqueue(cls, args: dict[str, Any] | None = None, **options: Any) -> Job:
+        """insert(new(args, **options))."""
+        from workflows.jobs.engine import insert
+
+        return insert(cls.new(args, **options))

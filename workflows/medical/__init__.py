@@ -1,0 +1,1 @@
+"""The medical validation pipeline: LGPD analysis, claims extraction and CFM validation of posts."""
