@@ -5,6 +5,7 @@ Errors name the variable and the fix.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,3 +93,22 @@ def email_list(env: environ.Env, name: str, default: str = "") -> list[str]:
     return [
         address.strip() for address in env.str(name, default=default).split(",") if address.strip()
     ]
+
+
+def crontab(env: environ.Env, default: list[tuple]) -> list[tuple]:
+    """The product crontab, or JOBS_CRONTAB_OVERRIDE: a JSON list of [expression, worker
+    (, options)] entries that replaces it."""
+    raw = env.str("JOBS_CRONTAB_OVERRIDE", default="")
+    if not raw.strip():
+        return list(default)
+    try:
+        entries = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        message = f"JOBS_CRONTAB_OVERRIDE is not valid JSON ({exc.msg})."
+        raise ImproperlyConfigured(message) from None
+    if not isinstance(entries, list) or not all(isinstance(e, list) for e in entries):
+        raise ImproperlyConfigured(
+            'JOBS_CRONTAB_OVERRIDE must be a JSON list of [expression, worker] entries, e.g. '
+            '[["*/5 * * * *", "compliance.workers.HealthCheckWorker"]].'
+        )
+    return [tuple(entry) for entry in entries]

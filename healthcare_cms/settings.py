@@ -129,6 +129,9 @@ ALERT_RECIPIENTS = {
 }
 
 # --- Job engine (workflows.jobs) ------------------------------------------------------------
+# The product's crontab (UTC). Entries are added as their workers land.
+PRODUCT_CRONTAB: list[tuple] = []
+
 JOBS = {
     "queues": config.queue_limits(env),
     # Worker processes per `qcluster` node; queue limits cap running jobs across all nodes.
@@ -146,7 +149,9 @@ JOBS = {
     },
     "worker_modules": env.list("JOBS_WORKER_MODULES", default=[]),
     "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
-    "crontab": [],
+    # (expression in UTC, worker dotted path[, options]); JOBS_CRONTAB_OVERRIDE (JSON list of
+    # such entries) replaces it, e.g. to run no cron at all on a staging node: [].
+    "crontab": config.crontab(env, PRODUCT_CRONTAB),
     "testing": env.str("JOBS_TESTING", default="") or None,
 }
 

@@ -85,3 +85,18 @@ class SleepyWorker(Worker):
         if job.attempt == 1:
             time.sleep(job.args.get("sleep", 30))
         record("done", job)
+
+
+class LongFirstAttemptWorker(Worker):
+    """Runs long (args['sleep'] s) on its first attempt only; retries at once."""
+
+    max_attempts = 3
+
+    def backoff(self, job):
+        return 0
+
+    def perform(self, job):
+        record("start", job)
+        if job.attempt == 1:
+            time.sleep(job.args.get("sleep", 30))
+        record("done", job)

@@ -9,7 +9,7 @@ same slot still insert one job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -124,7 +124,7 @@ def insert_cron_job(worker_path: str, expression: str, slot: str):
     if worker is None:
         raise CrontabError(f"cron schedule names unknown worker '{worker_path}'.")
     args = options.pop("args", {})
-    slot_utc = datetime.fromisoformat(slot).astimezone(timezone.utc).isoformat()
+    slot_utc = datetime.fromisoformat(slot).astimezone(UTC).isoformat()
     return worker.enqueue(
         args, meta={"cron_expr": expression, "cron_slot": slot_utc}, unique=SLOT_UNIQUE, **options
     )

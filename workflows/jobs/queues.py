@@ -79,6 +79,31 @@ def live_nodes():
     return Node.objects.filter(heartbeat_at__gte=cutoff)
 
 
+def queues_overview() -> list[dict[str, Any]]:
+    """Every queue with its state and job counts (discarded included), in one query."""
+    counts: dict[str, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.QUEUE_COUNTS_ALL)
+        for queue, state, count in cursor.fetchall():
+            counts.setdefault(queue, {})[state] = count
+    rows = []
+    for queue in Queue.objects.order_by("name"):
+        queue_counts = counts.get(queue.name, {})
+        rows.append(
+            {
+                "name": queue.name,
+                "limit": queue.limit,
+                "paused": queue.paused,
+                "running": queue_counts.get("executing", 0),
+                **{
+                    state: queue_counts.get(state, 0)
+                    for state in ("available", "scheduled", "retryable", "discarded")
+                },
+            }
+        )
+    return rows
+
+
 def check_queue(name: str) -> dict[str, Any]:
     """The queue's limit and pause state, its job counts, and the live nodes serving it."""
     queue = _queue_or_error(name)

@@ -19,3 +19,13 @@ def jobs_cancel(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None 
     if queryset is not None:
         ids = list(queryset.values_list("id", flat=True))
     return cancel_jobs(ids or [])
+
+
+def jobs_prune():
+    """Run the pruner now (what the leader node does every minute)."""
+    from workflows.jobs import database
+    from workflows.jobs.conf import jobs_settings
+    from workflows.jobs.pruning import prune_finished_jobs
+
+    with database.connect() as conn:
+        return prune_finished_jobs(conn, jobs_settings())

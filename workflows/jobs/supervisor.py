@@ -24,6 +24,8 @@ from django.utils.module_loading import import_string
 from workflows.jobs import database, sql
 from workflows.jobs.conf import JobsSettings, jobs_settings
 from workflows.jobs.executor import error_entry
+from workflows.jobs.maintenance import rescue_orphaned_jobs, stage_due_jobs
+from workflows.jobs.pruning import prune_finished_jobs
 from workflows.jobs.runtime import NodeRuntime, RunningJob, now_ms
 
 logger = logging.getLogger("workflows.jobs")
@@ -64,20 +66,26 @@ class Supervisor(threading.Thread):
         self.is_leader = False
         self.killed_for_timeout: dict[tuple[int, int], int] = {}
         self.signalled_cancel: set[tuple[int, int]] = set()
-        conf = self.conf
-        self.tasks = [
-            Every(0.5, self.refresh_paused),
-            Every(0.5, self.check_running),
-            Every(1.0, self.release_stale_prefetch),
-            Every(conf.heartbeat_interval_seconds, self.heartbeat),
-            Every(2.0, self.try_lead),
-            Every(conf.stage_interval_seconds, self.stage, leader_only=True),
-            Every(conf.lifeline_interval_seconds, self.rescue, leader_only=True),
-            Every(conf.prune_interval_seconds, self.prune, leader_only=True),
+        self.tasks = self.task_table(self.conf, self)
+
+    @staticmethod
+    def task_table(conf: JobsSettings, supervisor: Supervisor | None = None) -> list[Every]:
+        """What the supervisor runs, how often, and whether only the leader runs it."""
+        target = supervisor or Supervisor.__new__(Supervisor)
+        tasks = [
+            Every(0.5, target.refresh_paused),
+            Every(0.5, target.check_running),
+            Every(1.0, target.release_stale_prefetch),
+            Every(conf.heartbeat_interval_seconds, target.heartbeat),
+            Every(2.0, target.try_lead),
+            Every(conf.stage_interval_seconds, target.stage, leader_only=True),
+            Every(conf.lifeline_interval_seconds, target.rescue, leader_only=True),
+            Every(conf.prune_interval_seconds, target.prune, leader_only=True),
         ]
         for path in conf.plugins:
             plugin = import_string(path)
-            self.tasks.append(Every(plugin.interval_seconds, plugin.run, leader_only=True))
+            tasks.append(Every(plugin.interval_seconds, plugin.run, leader_only=True))
+        return tasks
 
     # --- plumbing ---------------------------------------------------------------------------
     def _db(self):
@@ -289,20 +297,12 @@ class Supervisor(threading.Thread):
             self.is_leader = bool(got)
 
     def stage(self) -> None:
-        self._db().execute(sql.STAGE, [self.conf.stage_batch_size])
+        stage_due_jobs(self._db(), self.conf)
 
     def rescue(self) -> None:
-        (count,) = (
-            self._db()
-            .execute(
-                sql.RESCUE, [self.conf.node_dead_after_seconds, self.conf.rescue_after_seconds]
-            )
-            .fetchone()
-        )
+        count = rescue_orphaned_jobs(self._db(), self.conf)
         if count:
             logger.warning("lifeline rescued %s orphaned job(s)", count)
 
     def prune(self) -> None:
-        from workflows.jobs.pruning import prune_finished_jobs
-
         prune_finished_jobs(self._db(), self.conf, time_budget_seconds=10.0)

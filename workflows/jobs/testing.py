@@ -48,6 +48,10 @@ def testing_mode(mode: str) -> Iterator[None]:
         _mode.reset(token)
 
 
+# Not a test, whatever pytest's name matching thinks when a test module imports it.
+testing_mode.__test__ = False  # type: ignore[attr-defined]
+
+
 def _in_process_node() -> str:
     return f"test-process.{os.getpid()}"
 

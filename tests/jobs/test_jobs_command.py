@@ -1,0 +1,108 @@
+"""`manage.py jobs`: output and exit codes fit scripts; bad arguments get a clear error."""
+
+import io
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from tests.factories import NodeFactory
+from tests.support.clusters import PROJECT_ROOT
+from tests.support.workers import FailingWorker, RecordingWorker
+from workflows.jobs import Job
+from workflows.jobs.models import Queue
+from workflows.jobs.queues import sync_queues
+from workflows.jobs.testing import drain_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def jobs(*args: str) -> str:
+    out = io.StringIO()
+    call_command("jobs", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def queues(executions):
+    sync_queues()
+
+
+def test_status_shows_each_queue_and_each_node():
+    RecordingWorker.enqueue({}, queue="email")
+    FailingWorker.enqueue({})
+    drain_queue("default", with_scheduled=True)
+    NodeFactory(name="node-a", heartbeat_at=timezone.now())
+    NodeFactory(name="node-b", heartbeat_at=timezone.now() - timedelta(minutes=5))
+    output = jobs("status")
+    email = next(line for line in output.splitlines() if line.startswith("email "))
+    assert email.split() == ["email", "5", "no", "0", "1", "0", "0", "0"]
+    default = next(line for line in output.splitlines() if line.startswith("default "))
+    assert default.split()[-1] == "1", "one dead letter"
+    assert "node-a" in output and "alive" in output and "dead" in output
+
+
+def test_pause_resume_and_scale():
+    assert jobs("pause", "email") == "paused email\n"
+    assert Queue.objects.get(name="email").paused
+    jobs("resume", "email")
+    assert not Queue.objects.get(name="email").paused
+    jobs("scale", "email", "2")
+    assert Queue.objects.get(name="email").limit == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("pause", "emial"), "unknown queue 'emial'"),
+        (("scale", "email", "0"), "whole number >= 1"),
+        (("retry",), "give job ids"),
+        (("retry", "999999"), "no job with id 999999"),
+        (("cancel",), "give job ids"),
+    ],
+)
+def test_bad_arguments_get_a_clear_error(args, message):
+    with pytest.raises(CommandError, match=message):
+        jobs(*args)
+
+
+def test_bad_arguments_exit_with_status_1():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "jobs", "scale", "email", "x"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "invalid int value: 'x'" in result.stderr
+
+
+def test_retry_by_id_and_all_dead_letters_of_a_worker():
+    first, second = FailingWorker.enqueue({"n": 1}), FailingWorker.enqueue({"n": 2})
+    drain_queue("default", with_scheduled=True)
+    assert jobs("retry", str(first.pk)) == "retried 1 job(s)\n"
+    assert Job.objects.get(pk=first.pk).state == "available"
+    assert jobs("retry", "--discarded", "--worker", "FailingWorker") == "retried 1 job(s)\n"
+    assert Job.objects.get(pk=second.pk).state == "available"
+
+
+def test_cancel_by_id_and_by_queue():
+    a = RecordingWorker.enqueue({}, queue="email")
+    b = RecordingWorker.enqueue({}, queue="email", schedule_in=60)
+    c = RecordingWorker.enqueue({})
+    assert jobs("cancel", str(c.pk)) == "cancelled 1 job(s)\n"
+    assert jobs("cancel", "--queue", "email") == "cancelled 2 job(s)\n"
+    assert {j.state for j in Job.objects.filter(pk__in=[a.pk, b.pk, c.pk])} == {"cancelled"}
+
+
+def test_dead_lists_dead_letters_with_their_last_error():
+    job = FailingWorker.enqueue({})
+    drain_queue("default", with_scheduled=True)
+    output = jobs("dead")
+    line = next(line for line in output.splitlines() if line.startswith(str(job.pk)))
+    assert "FailingWorker" in line and "3/3" in line and "RuntimeError" in line
+    assert "529.982.247-25" not in output
+    assert jobs("dead", "--queue", "email") == "no dead letters\n"

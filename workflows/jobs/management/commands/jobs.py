@@ -1,0 +1,208 @@
+"""`manage.py jobs`: operate the job engine from a shell or a script.
+
+    jobs status                      queues (limit, paused, counts) and nodes (heartbeats)
+    jobs pause QUEUE | resume QUEUE | scale QUEUE LIMIT
+    jobs retry ID... | jobs retry --discarded [--queue Q] [--worker W]
+    jobs cancel ID... | jobs cancel --queue Q [--worker W]   (unfinished jobs)
+    jobs prune                       delete finished jobs past their age now
+    jobs dead [--queue Q] [--worker W] [--limit N]           dead letters with their last error
+    jobs sync                        create the queues and cron schedules from settings
+
+Exit status: 0 on success, 1 when an argument is wrong or a named job does not exist.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from workflows.jobs import services
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.cron import sync_schedules
+from workflows.jobs.models import Job, Node
+from workflows.jobs.queues import (
+    UnknownQueueError,
+    pause_queue,
+    queues_overview,
+    resume_queue,
+    scale_queue,
+    sync_queues,
+)
+
+UNFINISHED = ("available", "scheduled", "retryable", "executing")
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [headers, *[[str(value) for value in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class Command(BaseCommand):
+    help = __doc__.splitlines()[0]
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions.add_parser("status", help="queues and nodes")
+        for name in ("pause", "resume"):
+            actions.add_parser(name, help=f"{name} a queue on every node").add_argument("queue")
+        scale = actions.add_parser("scale", help="change a queue's cluster-wide limit")
+        scale.add_argument("queue")
+        scale.add_argument("limit", type=int)
+        retry = actions.add_parser("retry", help="put jobs back to available")
+        retry.add_argument("ids", nargs="*", type=int)
+        retry.add_argument("--discarded", action="store_true", help="every dead letter (filtered)")
+        retry.add_argument("--queue")
+        retry.add_argument("--worker")
+        cancel = actions.add_parser("cancel", help="cancel unfinished jobs")
+        cancel.add_argument("ids", nargs="*", type=int)
+        cancel.add_argument("--queue")
+        cancel.add_argument("--worker")
+        actions.add_parser("prune", help="delete finished jobs past their age now")
+        dead = actions.add_parser("dead", help="list dead letters")
+        dead.add_argument("--queue")
+        dead.add_argument("--worker")
+        dead.add_argument("--limit", type=int, default=50)
+        actions.add_parser("sync", help="create queues and cron schedules from settings")
+
+    def handle(self, *args, action: str, **options):
+        try:
+            getattr(self, f"do_{action}")(**options)
+        except (UnknownQueueError, ValueError) as exc:
+            raise CommandError(str(exc).strip("'\"")) from None
+
+    # --- actions ---------------------------------------------------------------------------
+    def do_status(self, **options) -> None:
+        rows = [
+            [
+                q["name"],
+                q["limit"],
+                "yes" if q["paused"] else "no",
+                q["running"],
+                q["available"],
+                q["scheduled"],
+                q["retryable"],
+                q["discarded"],
+            ]
+            for q in queues_overview()
+        ]
+        self.stdout.write(
+            _table(
+                [
+                    "queue",
+                    "limit",
+                    "paused",
+                    "running",
+                    "available",
+                    "scheduled",
+                    "retryable",
+                    "discarded",
+                ],
+                rows,
+            )
+        )
+        now = timezone.now()
+        dead_after = jobs_settings().node_dead_after_seconds
+        nodes = []
+        for node in Node.objects.order_by("name"):
+            age = (now - node.heartbeat_at).total_seconds()
+            state = "stopping" if node.stopping else ("alive" if age <= dead_after else "dead")
+            nodes.append([node.name, node.concurrency, f"{age:.0f}s ago", state])
+        self.stdout.write("")
+        self.stdout.write(
+            _table(["node", "workers", "heartbeat", "state"], nodes) if nodes else "no nodes"
+        )
+
+    def do_pause(self, queue: str, **options) -> None:
+        pause_queue(queue)
+        self.stdout.write(f"paused {queue}")
+
+    def do_resume(self, queue: str, **options) -> None:
+        resume_queue(queue)
+        self.stdout.write(f"resumed {queue}")
+
+    def do_scale(self, queue: str, limit: int, **options) -> None:
+        scale_queue(queue, limit)
+        self.stdout.write(f"scaled {queue} to {limit}")
+
+    def _check_ids_exist(self, ids: list[int]) -> None:
+        missing = sorted(
+            set(ids) - set(Job.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        )
+        if missing:
+            raise CommandError(f"no job with id {', '.join(map(str, missing))}")
+
+    def _filtered(self, *, states, queue, worker):
+        jobs = Job.objects.filter(state__in=states)
+        if queue:
+            jobs = jobs.filter(queue=queue)
+        if worker:
+            jobs = jobs.filter(worker__endswith=worker)
+        return jobs
+
+    def do_retry(self, ids: list[int], discarded: bool, queue, worker, **options) -> None:
+        if ids and discarded:
+            raise CommandError("give job ids or --discarded, not both")
+        if ids:
+            self._check_ids_exist(ids)
+            count = services.jobs_retry(ids=ids)
+        elif discarded:
+            count = services.jobs_retry(
+                queryset=self._filtered(states=["discarded"], queue=queue, worker=worker)
+            )
+        else:
+            raise CommandError(
+                "give job ids, or --discarded (with --queue/--worker) for dead letters"
+            )
+        self.stdout.write(f"retried {count} job(s)")
+
+    def do_cancel(self, ids: list[int], queue, worker, **options) -> None:
+        if ids and (queue or worker):
+            raise CommandError("give job ids or --queue/--worker, not both")
+        if ids:
+            self._check_ids_exist(ids)
+            count = services.jobs_cancel(ids=ids)
+        elif queue or worker:
+            count = services.jobs_cancel(
+                queryset=self._filtered(states=UNFINISHED, queue=queue, worker=worker)
+            )
+        else:
+            raise CommandError("give job ids, or --queue/--worker to cancel their unfinished jobs")
+        self.stdout.write(f"cancelled {count} job(s)")
+
+    def do_prune(self, **options) -> None:
+        report = services.jobs_prune()
+        detail = ", ".join(f"{state} {count}" for state, count in report.deleted.items())
+        self.stdout.write(f"pruned {report.total} job(s) ({detail}) in {report.batches} batch(es)")
+
+    def do_dead(self, queue, worker, limit: int, **options) -> None:
+        jobs = self._filtered(states=["discarded"], queue=queue, worker=worker)
+        rows = []
+        for job in jobs.order_by("-discarded_at")[:limit]:
+            lines = [line for line in job.last_error.splitlines() if line.strip()]
+            rows.append(
+                [
+                    job.pk,
+                    job.worker_name,
+                    job.queue,
+                    f"{job.attempt}/{job.max_attempts}",
+                    job.discarded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    (lines[-1] if lines else "")[:100],
+                ]
+            )
+        if not rows:
+            self.stdout.write("no dead letters")
+            return
+        self.stdout.write(
+            _table(["id", "worker", "queue", "attempts", "discarded (UTC)", "last error"], rows)
+        )
+
+    def do_sync(self, **options) -> None:
+        queues = sync_queues()
+        schedules = sync_schedules()
+        self.stdout.write(f"synced {len(queues)} queue(s) and {schedules} cron schedule(s)")
