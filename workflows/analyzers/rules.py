@@ -1,0 +1,257 @@
+"""Rule metadata as data: severity, legal reference and description of every finding a plugin can
+report. The host attaches it to findings, so counsel can change a reference without a rebuild.
+
+Legal references follow /shared/reference/compliance-rules.md (corrected). Where that document
+marks an article number as not verified, `verified` is False and the description says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("low", "medium", "high", "critical")
+UNVERIFIED = " Article number from secondary guides, not verified: confirm before showing users."
+
+_SAFE_HARBOR = "HIPAA 45 CFR 164.514(b)(2) Safe Harbor"
+_LGPD_PERSONAL = "LGPD (Lei 13.709/2018) art. 5 I"
+_LGPD_SENSITIVE = "LGPD (Lei 13.709/2018) art. 5 II and art. 11"
+_CFM = "CFM Resolução 2.336/2023"
+_ANVISA = "ANVISA RDC 96/2008 and Lei 9.294/1996 (articles not verified)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    analyzer: str
+    severity: str
+    legal_reference: str
+    description: str
+    verified: bool = True
+
+
+RULES: tuple[Rule, ...] = (
+    # lgpd: identifiers (LGPD personal data; HIPAA identifier classes) and health context.
+    Rule(
+        "cpf",
+        "lgpd",
+        "critical",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (unique identifying numbers)",
+        "CPF with valid check digits (000.000.000-00 or 11 digits).",
+    ),
+    Rule(
+        "cns",
+        "lgpd",
+        "critical",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (health plan beneficiary numbers)",
+        "Cartão Nacional de Saúde number that passes the definitive or provisional validation.",
+    ),
+    Rule(
+        "rg",
+        "lgpd",
+        "high",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (unique identifying numbers)",
+        "Identity card number right after the label RG.",
+    ),
+    Rule(
+        "phone",
+        "lgpd",
+        "medium",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (telephone numbers)",
+        "Brazilian phone number: mobile 9XXXX-XXXX, or landline [2-5]XXX-XXXX with a DDD.",
+    ),
+    Rule(
+        "email",
+        "lgpd",
+        "medium",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (e-mail addresses)",
+        "E-mail address.",
+    ),
+    Rule(
+        "cep",
+        "lgpd",
+        "low",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (geographic subdivisions smaller than a state)",
+        "CEP postal code 00000-000, or 8 digits right after the label CEP.",
+    ),
+    Rule(
+        "birth_date",
+        "lgpd",
+        "high",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (dates, birth date)",
+        "Date of birth dd/mm/yyyy next to a label such as 'nascido em', 'DN' or 'DOB'.",
+    ),
+    Rule(
+        "patient_name",
+        "lgpd",
+        "high",
+        f"{_LGPD_PERSONAL}; {_SAFE_HARBOR} (names)",
+        "Capitalised name after a patient title (paciente, Sr., Sra., Patient, Mr., ...) or "
+        "'nome:'. A physician's name after Dr./Dra. is not reported.",
+    ),
+    Rule(
+        "cid10",
+        "lgpd",
+        "high",
+        _LGPD_SENSITIVE,
+        "CID-10 diagnosis code (E11.9; bare E11 only after CID/ICD): health data.",
+    ),
+    Rule(
+        "health_term",
+        "lgpd",
+        "medium",
+        _LGPD_SENSITIVE,
+        "Diagnosis, medicine or exam term (reference/lexicon.py HEALTH_TERMS): health context.",
+    ),
+    # claims: effect claims; the finding spans the sentence.
+    Rule(
+        "claim_cure",
+        "claims",
+        "high",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence claiming a cure (cura, cure)." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_treat",
+        "claims",
+        "medium",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence claiming to treat a condition (trata, treats)." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_eliminate",
+        "claims",
+        "medium",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence claiming to eliminate something (elimina, eliminates)." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_prevent",
+        "claims",
+        "medium",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence claiming prevention (previne, prevents)." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_reduce",
+        "claims",
+        "medium",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence claiming a reduction (reduz, reduces)." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_guarantee",
+        "claims",
+        "high",
+        f"{_CFM} art. 11 IV; art. 11 XII (number not verified); {_ANVISA}; product spec S.3.1",
+        "Sentence with a guarantee (garante, guaranteed). Art. 11 IV is verified; XII"
+        " (guaranteeing results) is not." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_percentage",
+        "claims",
+        "medium",
+        "Product spec S.3.1",
+        "Sentence with a percentage (90%), a quantified efficacy claim that needs a source.",
+    ),
+    Rule(
+        "claim_scientifically_proven",
+        "claims",
+        "high",
+        f"{_ANVISA}; product spec S.3.1",
+        "Sentence saying 'comprovado cientificamente' / 'scientifically proven'." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "claim_unreferenced",
+        "claims",
+        "high",
+        "Product spec S.3.1",
+        "Claim sentence with no reference (DOI, PMID, doi.org, http(s) link) in it or in the"
+        " next sentence: needs review.",
+    ),
+    # cfm: medical publicity.
+    Rule(
+        "missing_crm",
+        "cfm",
+        "high",
+        f"{_CFM} art. 4",
+        "The piece has no CRM number (document finding, span 0..0).",
+    ),
+    Rule(
+        "specialty_without_rqe",
+        "cfm",
+        "high",
+        f"{_CFM} art. 4",
+        "A specialty is named but the piece has no RQE number.",
+    ),
+    Rule(
+        "guaranteed_result",
+        "cfm",
+        "critical",
+        f"{_CFM} art. 11 IV; art. 11 XII (number not verified)",
+        "Guaranteed result ('resultado garantido', '100% de sucesso', 'sem risco'). Art. 11 IV"
+        " is verified; XII (guaranteeing or insinuating results) is not." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "superlative_title",
+        "cfm",
+        "high",
+        f"{_CFM} art. 11 XIII (number not verified); {_ANVISA}",
+        "Superlative or 'best doctor' title ('o melhor', 'o mais eficaz', 'o único')." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "miraculous_claim",
+        "cfm",
+        "high",
+        f"{_CFM} art. 11 §5 (number not verified)",
+        "Miraculous or revolutionary practice ('milagroso', 'revolucionário')." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "free_consultation_bait",
+        "cfm",
+        "medium",
+        f"{_CFM} art. 11 §4 (number not verified)",
+        "Free consultation as bait, or a raffle in a sentence about a consultation or procedure."
+        " Prices and discounts are allowed." + UNVERIFIED,
+        verified=False,
+    ),
+    Rule(
+        "isolated_before_after",
+        "cfm",
+        "high",
+        f"{_CFM} art. 14",
+        "'Antes e depois' in a piece that never mentions complications or unsatisfactory results.",
+    ),
+    Rule(
+        "absolute_safety_medicine",
+        "cfm",
+        "critical",
+        _ANVISA,
+        "Absolute safety claim ('100% seguro', 'sem efeitos colaterais', 'não faz mal')."
+        + UNVERIFIED,
+        verified=False,
+    ),
+)
+
+_BY_KEY = {(rule.analyzer, rule.id): rule for rule in RULES}
+
+
+def rules_for(analyzer: str) -> dict[str, Rule]:
+    """The analyzer's rules by id, in declaration order."""
+    return {rule.id: rule for rule in RULES if rule.analyzer == analyzer}
+
+
+def rule_info(analyzer: str, rule_id: str) -> Rule:
+    try:
+        return _BY_KEY[(analyzer, rule_id)]
+    except KeyError:
+        raise KeyError(f"no rule {rule_id!r} in analyzer {analyzer!r}; see rules.RULES") from None
