@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from compliance.models import AuditLog
+from compliance.models.records import AuditLog
 
 
 def actor_label_for(actor) -> str:

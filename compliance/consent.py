@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import audit_record
-from compliance.models import Consent
+from compliance.models.records import Consent
 
 
 @transaction.atomic

@@ -108,7 +108,7 @@ def crontab(env: environ.Env, default: list[tuple]) -> list[tuple]:
         raise ImproperlyConfigured(message) from None
     if not isinstance(entries, list) or not all(isinstance(e, list) for e in entries):
         raise ImproperlyConfigured(
-            'JOBS_CRONTAB_OVERRIDE must be a JSON list of [expression, worker] entries, e.g. '
+            "JOBS_CRONTAB_OVERRIDE must be a JSON list of [expression, worker] entries, e.g. "
             '[["*/5 * * * *", "compliance.workers.HealthCheckWorker"]].'
         )
     return [tuple(entry) for entry in entries]

@@ -129,8 +129,14 @@ ALERT_RECIPIENTS = {
 }
 
 # --- Job engine (workflows.jobs) ------------------------------------------------------------
-# The product's crontab (UTC). Entries are added as their workers land.
-PRODUCT_CRONTAB: list[tuple] = []
+# The product's crontab (UTC).
+PRODUCT_CRONTAB: list[tuple] = [
+    ("0 3 * * *", "compliance.workers.ComplianceAuditWorker"),
+    ("0 * * * *", "compliance.workers.LGPDRetentionWorker"),
+    ("*/5 * * * *", "compliance.workers.HealthCheckWorker"),
+    ("0 2 * * 0", "compliance.workers.WeeklyReportWorker"),
+    ("0 1 1 * *", "compliance.workers.MonthlyAuditWorker"),
+]
 
 JOBS = {
     "queues": config.queue_limits(env),
@@ -203,5 +209,8 @@ if SENTRY_DSN:
     init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
 
 # --- Medical analysis and compliance -------------------------------------------------------
+# Where people reach the site: links in e-mails (password reset, alert pages).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 REGULATOR_HEALTH_URL = env.str("REGULATOR_HEALTH_URL", default="")
+JOBS_QUEUE_DEPTH_ALERT = env.int("JOBS_QUEUE_DEPTH_ALERT", default=1000)
 CURRENT_TERMS_VERSION = env.str("CURRENT_TERMS_VERSION", default="2026-01")

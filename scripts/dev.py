@@ -89,9 +89,7 @@ def ensure_chromium() -> None:
             ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], check=False, env=env
         )
     if not shutil.which("chromium"):
-        say(
-            "chromium is not installed: browser tests will be skipped (apt-get install chromium)"
-        )
+        say("chromium is not installed: browser tests will be skipped (apt-get install chromium)")
 
 
 def setup() -> None:

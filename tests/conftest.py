@@ -75,3 +75,19 @@ def pytest_sessionfinish(session, exitstatus):
 
         connections.close_all()
         localdb.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on localhost; Django's SMTP backend points at it."""
+    from tests.support.smtp import LocalSmtpServer
+
+    with LocalSmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_TIMEOUT = 5
+        yield server.mailbox

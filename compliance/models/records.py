@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 
@@ -81,7 +82,13 @@ class AuditLog(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["object_type", "object_id"], name="compliance_audit_object")
+            models.Index(fields=["object_type", "object_id"], name="compliance_audit_object"),
+            # The daily audit matches reads of patient data to the access ledger.
+            models.Index(
+                KT("details__access_id"),
+                name="compliance_audit_access_id",
+                condition=models.Q(action="post.read_phi"),
+            ),
         ]
 
     def __str__(self) -> str:

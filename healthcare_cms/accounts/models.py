@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from healthcare_cms.accounts.roles import Role
@@ -64,6 +64,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
         indexes = [
             models.Index(fields=["last_activity_at"], name="accounts_user_last_activity"),
+            # The retention policy's question: who has not been seen since the cut-off?
+            models.Index(
+                Coalesce("last_activity_at", "last_login", "date_joined"),
+                name="accounts_user_last_seen_alive",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

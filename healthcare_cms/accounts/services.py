@@ -62,3 +62,15 @@ def user_soft_delete(*, user: User) -> User:
     user.is_active = False
     user.save(update_fields=["deleted_at", "is_active"])
     return user
+
+
+def password_reset_request(*, email: str) -> bool:
+    """Queue a password-reset e-mail for an active account with this address. Returns whether
+    one was queued; callers must not reveal it (no account enumeration)."""
+    from compliance.workers import EmailWorker
+
+    user = User.objects.alive().filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        return False
+    EmailWorker.enqueue({"email_type": "password_reset", "user_id": user.pk})
+    return True

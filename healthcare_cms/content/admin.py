@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from compliance.access import access_ledger_record
 from healthcare_cms.content import selectors, services
 from healthcare_cms.content.models import Post
 
@@ -53,8 +54,15 @@ class PostAdmin(admin.ModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         post = super().get_object(request, object_id, from_field)
-        if post is not None and request.method == "GET":
-            selectors.post_read(post=post, actor=request.user, channel="admin")
+        if post is not None and request.method == "GET" and post.phi_detected:
+            # Two traces of every read of patient data: the ledger, here where the request is
+            # served, and the audit log, written by the service. The daily audit compares them.
+            access = access_ledger_record(
+                user=request.user, obj=post, channel="admin", path=request.path
+            )
+            selectors.post_read(
+                post=post, actor=request.user, channel="admin", access_id=str(access.access_id)
+            )
         return post
 
     def save_model(self, request, obj: Post, form, change: bool) -> None:

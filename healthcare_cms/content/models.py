@@ -65,6 +65,12 @@ class Post(models.Model):
                 fields=["medical_category", "created_at"], name="content_post_cat_created"
             ),
             models.Index(fields=["workflow_status"], name="content_post_status"),
+            # The retention policy's question: which medical posts are old and not archived?
+            models.Index(
+                fields=["created_at"],
+                name="content_post_med_unarchived",
+                condition=models.Q(archived_at__isnull=True) & ~models.Q(medical_category="none"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,106 @@
+"""Raising, resolving and acknowledging alerts: one alert (and one e-mail) per incident.
+
+The same ongoing problem raised again while its alert is open only counts an occurrence; the
+alert's end sends a recovery notice. Details must never hold patient data: ids and counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from compliance.models import Alert, AlertKind, AlertSeverity
+
+EMAIL_TYPE_OF_KIND = {
+    AlertKind.SECURITY: "security_alert",
+    AlertKind.COMPLIANCE: "compliance_alert",
+    AlertKind.LEGAL: "legal_alert",
+    AlertKind.INFRASTRUCTURE: "infrastructure_alert",
+    AlertKind.INTEGRATION: "infrastructure_alert",
+    AlertKind.OPERATIONS: "infrastructure_alert",
+}
+# Alerts about events rather than conditions: nothing will report them over, so
+# acknowledging one closes it.
+EVENT_CODES = {"job_discarded"}
+
+
+def _notify(alert: Alert, event: str) -> None:
+    from compliance.workers import EmailWorker
+
+    EmailWorker.enqueue(
+        {
+            "email_type": EMAIL_TYPE_OF_KIND[alert.kind],
+            "alert_id": alert.pk,
+            "event": event,
+            "message_key": f"alert-{alert.pk}-{event}",
+        }
+    )
+
+
+def alert_raise(
+    *,
+    kind: str,
+    code: str,
+    summary: str,
+    severity: str = AlertSeverity.WARNING,
+    details: dict[str, Any] | None = None,
+    incident_key: str = "",
+) -> Alert:
+    """Open an alert for this problem (and e-mail it), or count one more occurrence."""
+    for _ in range(3):
+        with transaction.atomic():
+            open_alert = (
+                Alert.objects.select_for_update()
+                .filter(code=code, incident_key=incident_key, resolved_at__isnull=True)
+                .first()
+            )
+            if open_alert is not None:
+                open_alert.occurrences += 1
+                open_alert.last_seen_at = timezone.now()
+                open_alert.details = details or open_alert.details
+                open_alert.save(update_fields=["occurrences", "last_seen_at", "details"])
+                return open_alert
+            try:
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        kind=kind,
+                        code=code,
+                        incident_key=incident_key,
+                        severity=severity,
+                        summary=summary[:300],
+                        details=details or {},
+                    )
+            except IntegrityError:
+                continue  # another process opened it first: count on it
+            _notify(alert, "raised")
+            return alert
+    raise RuntimeError(f"could not raise alert {code}/{incident_key}")
+
+
+def alert_resolve(*, code: str, incident_key: str = "") -> Alert | None:
+    """The problem is over: close its open alert and send a recovery notice."""
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(code=code, incident_key=incident_key, resolved_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            return None
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        _notify(alert, "recovered")
+        return alert
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    alert.acknowledged_by = user
+    alert.acknowledged_at = timezone.now()
+    fields = ["acknowledged_by", "acknowledged_at"]
+    if alert.code in EVENT_CODES and alert.resolved_at is None:
+        alert.resolved_at = alert.acknowledged_at
+        fields.append("resolved_at")
+    alert.save(update_fields=fields)
+    return alert
