@@ -44,7 +44,10 @@ def executions(transactional_db):
             names = ["job_id", "kind", "attempt", "pid", "queue", "started"]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    return read
+    yield read
+    from tests.support.workers import close_witness
+
+    close_witness()
 
 
 @pytest.fixture

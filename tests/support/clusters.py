@@ -41,7 +41,7 @@ class ClusterProcess:
         os.close(handle)
         self.env = {
             **os.environ,
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": (env or {}).get("DATABASE_URL") or database_url(),
             "JOBS_WORKER_MODULES": "tests.support.workers",
             "JOBS_NODE_CONCURRENCY": str(concurrency),
             "JOBS_HEARTBEAT_INTERVAL_SECONDS": "1",

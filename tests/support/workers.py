@@ -11,14 +11,42 @@ from django.db import connection
 from workflows.jobs import Discard, Error, Snooze, Worker
 
 
+INSERT_EXECUTION = (
+    "INSERT INTO test_executions (job_id, kind, attempt, pid, queue, started, payload) "
+    "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s)"
+)
+_witness: dict[int, object] = {}
+
+
+def _witness_connection():
+    """An autocommit connection of this process, outside any job's transaction."""
+    from workflows.jobs import database
+
+    conn = _witness.get(os.getpid())
+    if conn is None or conn.closed:
+        conn = _witness[os.getpid()] = database.connect()
+    return conn
+
+
+def close_witness() -> None:
+    conn = _witness.pop(os.getpid(), None)
+    if conn is not None:
+        conn.close()
+
+
 def record(kind: str, job, **extra) -> None:
-    """Append an execution record: the test's own evidence of what ran, where and when."""
+    """The test's own evidence of what ran, where and when.
+
+    "start" is written at once on its own connection, so it stays even when the attempt's
+    transaction rolls back (a crash, a timeout): it witnesses every attempt. "done" is the
+    job's effect: written in the job's transaction, it exists only if the attempt committed.
+    """
+    values = [job.pk, kind, job.attempt, os.getpid(), job.queue, str(extra.get("payload", ""))]
+    if kind == "start":
+        _witness_connection().execute(INSERT_EXECUTION, values)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO test_executions (job_id, kind, attempt, pid, queue, started, payload) "
-            "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s)",
-            [job.pk, kind, job.attempt, os.getpid(), job.queue, str(extra.get("payload", ""))],
-        )
+        cursor.execute(INSERT_EXECUTION, values)
 
 
 class RecordingWorker(Worker):

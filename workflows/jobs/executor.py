@@ -1,8 +1,8 @@
 """Running one attempt of a job and recording its outcome.
 
 `execute_claimed` is the function django-q2's worker processes call for every job the broker
-hands them. `run_attempt` and `record_outcome` are shared with the in-process paths of
-workflows.jobs.testing (perform_job, drain_queue, inline mode), so tests run the real path.
+hands them. `execute_attempt` is shared with the in-process paths of workflows.jobs.testing
+(drain_queue, inline mode), so tests run the real path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -45,7 +45,9 @@ MAX_ERROR_CHARS = 8000
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # completed | retry | discard | cancel | snooze | cancelled_while_running
+    # completed | retry | discard | cancel | snooze (recorded), or cancelled_while_running |
+    # claim_lost (nothing to record: the job is no longer this attempt's)
+    kind: str
     delay: float = 0.0
     error: str = ""
 
@@ -158,26 +160,71 @@ def perform(worker, job) -> Any:
         raise JobTimeout(f"{job.worker} exceeded its timeout of {timeout} s") from None
 
 
-def run_attempt(job) -> Outcome:
-    """Resolve the worker, run perform, and turn what happened into an Outcome."""
+class _ClaimLost(Exception):
+    """The attempt no longer owns its job (rescued, released or cancelled meanwhile)."""
+
+
+class _RollBack(Exception):
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
+def _unknown_worker(job) -> Outcome:
+    return Outcome(
+        "discard",
+        error=scrub(
+            f"Unknown worker {job.worker!r}: no Worker subclass is registered under that name. "
+            f"Workers are found in each installed app's `workers` module and in "
+            f"JOBS['worker_modules']; the row was not imported."
+        ),
+    )
+
+
+def _perform_in_transaction(worker, job, node: str) -> Outcome:
+    """perform() and the outcome commit together. An exception, an Error, a timeout, a killed
+    process or a lost claim rolls perform's database writes back with the attempt."""
+    with transaction.atomic():
+        outcome = classify(worker, job, perform(worker, job))
+        if outcome.kind == "retry":
+            raise _RollBack(outcome)
+        if not record_outcome(job, node, outcome, in_transaction=True):
+            raise _ClaimLost()
+    return outcome
+
+
+def execute_attempt(job, node: str) -> Outcome:
+    """Run one attempt of a claimed job and record its outcome.
+
+    Workers are transactional by default (Worker.transactional): see _perform_in_transaction.
+    A worker that manages its own transactions (long batch work, external side effects it
+    must remember at once) sets transactional = False and its writes commit as it makes them.
+    """
     worker_class = resolve_worker(job.worker)
     if worker_class is None:
-        return Outcome(
-            "discard",
-            error=scrub(
-                f"Unknown worker {job.worker!r}: no Worker subclass is registered under that name. "
-                f"Workers are found in each installed app's `workers` module and in "
-                f"JOBS['worker_modules']; the row was not imported."
-            ),
-        )
+        outcome = _unknown_worker(job)
+        record_outcome(job, node, outcome)
+        return outcome
     worker = worker_class()
     try:
-        result = perform(worker, job)
+        if worker_class.transactional:
+            return _perform_in_transaction(worker, job, node)
+        outcome = classify(worker, job, perform(worker, job))
+    except _RollBack as rolled_back:
+        outcome = rolled_back.outcome
+    except _ClaimLost:
+        logger.warning(
+            "job %s attempt %s: the job was rescued, released or cancelled while it "
+            "ran; its work was rolled back",
+            job.pk,
+            job.attempt,
+        )
+        return Outcome("claim_lost")
     except JobCancelledWhileRunning:
         return Outcome("cancelled_while_running")
     except (Exception, SystemExit, JobTimeout) as exc:
-        return _failure(worker, job, describe_exception(exc))
-    return classify(worker, job, result)
+        outcome = _failure(worker, job, describe_exception(exc))
+    record_outcome(job, node, outcome)
+    return outcome
 
 
 # --- recording outcomes -------------------------------------------------------------------------
@@ -191,21 +238,22 @@ _STATEMENTS = {
 }
 
 
-def record_outcome(job, node: str, outcome: Outcome, *, cursor=None) -> bool:
-    """Write the outcome if this node still owns the attempt. Returns whether it did."""
-    if outcome.kind == "cancelled_while_running":
-        return False
+def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = False) -> bool:
+    """Write the outcome if this node still owns the attempt. Returns whether it did.
+
+    Inside the attempt's transaction a database error propagates (and rolls back); outside it,
+    the write waits out a database restart."""
     params = {
         **attempt_key(job, node),
         "delay": outcome.delay,
         "error": error_entry(job.attempt, outcome.error),
     }
     statement = _STATEMENTS[outcome.kind]
-    if cursor is not None:
-        cursor.execute(statement, params)
-        owned = cursor.rowcount == 1
-    else:
-        owned = _execute_with_reconnect(statement, params) == 1
+    if in_transaction:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.rowcount == 1
+    owned = _execute_with_reconnect(statement, params) == 1
     if not owned:
         logger.warning(
             "job %s attempt %s: outcome '%s' not recorded; the job was rescued, cancelled or "
@@ -282,8 +330,7 @@ def execute_claimed(data: dict[str, Any], claim_sent_monotonic: float) -> None:
             waited = time.monotonic() - claim_sent_monotonic
             if waited >= START_CHECK_AFTER_SECONDS and not _still_owned(job, runtime.name):
                 return  # released while it waited in the prefetch buffer
-            outcome = run_attempt(job)
-            record_outcome(job, runtime.name, outcome)
+            execute_attempt(job, runtime.name)
         finally:
             runtime.registry.leave()
     except Exception:

@@ -21,7 +21,7 @@ from django.db import connection
 
 from workflows.jobs import sql
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.executor import Outcome, perform, record_outcome, run_attempt
+from workflows.jobs.executor import Outcome, execute_attempt, perform
 from workflows.jobs.rows import job_from_row
 from workflows.jobs.worker import Worker, worker_path
 
@@ -62,12 +62,9 @@ def _execute_now(job) -> Outcome:
     with connection.cursor() as cursor:
         cursor.execute(sql.CLAIM_BY_ID, {"id": job.pk, "node": node})
         row = cursor.fetchone()
-        if row is None:
-            return Outcome("skipped")
-        claimed = job_from_row(row)
-        outcome = run_attempt(claimed)
-        record_outcome(claimed, node, outcome, cursor=cursor)
-    return outcome
+    if row is None:
+        return Outcome("skipped")
+    return execute_attempt(job_from_row(row), node)
 
 
 def run_inline_if_enabled(job):
@@ -182,12 +179,11 @@ def drain_queue(queue: str, *, with_scheduled: bool = False) -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(sql.CLAIM_ONE_FOR_DRAIN, {"queue": queue, "node": node})
             row = cursor.fetchone()
-            if row is None:
-                return counts
-            job = job_from_row(row)
-            outcome = run_attempt(job)
-            record_outcome(job, node, outcome, cursor=cursor)
-        counts[kinds[outcome.kind]] += 1
+        if row is None:
+            return counts
+        outcome = execute_attempt(job_from_row(row), node)
+        if outcome.kind in kinds:
+            counts[kinds[outcome.kind]] += 1
     raise RuntimeError(
         f"drain_queue({queue!r}) ran {MAX_DRAIN_ITERATIONS} jobs without emptying "
         f"the queue: a job probably snoozes or fails forever."

@@ -39,6 +39,9 @@ class Worker:
     priority: ClassVar[int] = 0
     tags: ClassVar[tuple[str, ...]] = ()
     unique: ClassVar[Unique | None] = None
+    # perform() runs in a transaction that commits with the job's outcome; set False for work
+    # that commits as it goes (batches, or side effects that must be remembered at once).
+    transactional: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
