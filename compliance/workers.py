@@ -22,6 +22,7 @@ class LGPDRetentionWorker(Worker):
 
     queue = "compliance_check"
     max_attempts = 5
+    transactional = False  # each batch commits on its own: no long transaction, no long lock
 
     def timeout(self, job: Job) -> int:
         return 50 * 60
@@ -48,6 +49,8 @@ class EmailWorker(Worker):
 
     queue = "email"
     max_attempts = 5
+    # The delivery record must commit the moment the SMTP server accepted the message.
+    transactional = False
 
     def timeout(self, job: Job) -> int:
         return 30

@@ -41,3 +41,8 @@ def test_the_product_crontab_points_at_the_compliance_workers():
 def test_worker_options(worker, queue, max_attempts, timeout):
     assert (worker.queue, worker.max_attempts) == (queue, max_attempts)
     assert worker().timeout(None) == timeout
+
+
+def test_workers_that_commit_as_they_go_are_not_transactional():
+    assert not LGPDRetentionWorker.transactional and not EmailWorker.transactional
+    assert ComplianceAuditWorker.transactional and MedicalWorkflowWorker.transactional

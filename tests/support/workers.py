@@ -10,7 +10,6 @@ from django.db import connection
 
 from workflows.jobs import Discard, Error, Snooze, Worker
 
-
 INSERT_EXECUTION = (
     "INSERT INTO test_executions (job_id, kind, attempt, pid, queue, started, payload) "
     "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s)"
