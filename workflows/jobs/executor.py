@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
+from psycopg.pq import TransactionStatus
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -180,15 +181,27 @@ def _unknown_worker(job) -> Outcome:
     )
 
 
+def _transaction_started() -> bool:
+    """Whether the current atomic block has sent anything to the database yet."""
+    raw = connection.connection
+    return raw is not None and raw.info.transaction_status != TransactionStatus.IDLE
+
+
 def _perform_in_transaction(worker, job, node: str) -> Outcome:
     """perform() and the outcome commit together. An exception, an Error, a timeout, a killed
-    process or a lost claim rolls perform's database writes back with the attempt."""
+    process or a lost claim rolls perform's database writes back with the attempt.
+
+    A perform that did not touch the database has nothing to commit with its outcome: the
+    outcome is then written on its own, in one round trip instead of three."""
     with transaction.atomic():
         outcome = classify(worker, job, perform(worker, job))
         if outcome.kind == "retry":
             raise _RollBack(outcome)
-        if not record_outcome(job, node, outcome, in_transaction=True):
+        wrote = _transaction_started()
+        if wrote and not record_outcome(job, node, outcome, in_transaction=True):
             raise _ClaimLost()
+    if not wrote:
+        record_outcome(job, node, outcome)
     return outcome
 
 

@@ -90,6 +90,9 @@ class NodeProcess:
         supervisor = Supervisor(self.runtime, self.conf)
         supervisor.register()
         connections.close_all()  # nothing open may be shared with the forked processes
+        # django-q2 calls close_old_connections() before every task; with health checks on,
+        # that costs a "SELECT 1" per job. The engine recovers from broken connections itself.
+        connections["default"].settings_dict["CONN_HEALTH_CHECKS"] = False
 
         node_runtime.install(self.runtime)
         multiprocessing.util.register_after_fork(self.runtime, _after_fork)
