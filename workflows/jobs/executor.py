@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from psycopg.pq import TransactionStatus
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from psycopg.pq import TransactionStatus
 
 from workflows.jobs import runtime as node_runtime
 from workflows.jobs import sql
