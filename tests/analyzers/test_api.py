@@ -76,7 +76,9 @@ def test_an_unknown_analyzer_is_an_error_naming_the_valid_ones():
 
 @pytest.mark.parametrize("name", ANALYZER_NAMES)
 def test_a_result_has_the_documented_keys(name):
-    result = run_analyzer(name, "Paciente Maria Souza, diabética. Cura 90%! Resultado garantido.")
+    result = run_analyzer(
+        name, "Paciente Maria Souza, diabética. Cura 90% das dores! Resultado garantido."
+    )
     assert result["analyzer"] == name
     assert result["version"] == analyzer_info(name)["version"]
     assert result["sha256"] == analyzer_info(name)["sha256"]

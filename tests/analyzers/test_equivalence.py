@@ -58,6 +58,33 @@ LABELS = [
     "antes e depois",
     "complicações",
 ]
+# Claim sentences and their look-alikes: a claim word or percentage with or without a health
+# context, patients/cases, price words, and the phrases that hide a health word.
+CLAIM_PHRASES = [
+    "Este tratamento cura a hipertensão em 90% dos casos",
+    "Garantimos atendimento pontual",
+    "Desconto de 20% na primeira consulta",
+    "Reduz o colesterol em 30% (doi:10.1000/xyz123)",
+    "90% dos pacientes",
+    "of patients",
+    "dos casos",
+    "cura a",
+    "reduz a pressão",
+    "dor de cabeça",
+    "pressão arterial",
+    "sistema imunológico",
+    "20% off",
+    "sem juros",
+    "tratamento de dados",
+    "corpo clínico",
+    "de coração",
+    "plano de saúde",
+    "health insurance",
+    "clinically proven for the skin",
+    "comprovado cientificamente",
+    "garantimos a melhora da dor",
+    "Eliminates 99% of bacteria",
+]
 NAMES = [
     "João",
     "Maria",
@@ -163,6 +190,7 @@ def identifier(rng: random.Random) -> str:
     if kind == 5:
         sep = rng.choice("/-.")
         return (
+            f"{rng.choice(['', '', 'nasc. ', 'DN: ', 'DOB '])}"
             f"{rng.randrange(0, 35)}{sep}{rng.randrange(0, 15):02d}{rng.choice([sep, '/'])}"
             f"{rng.randrange(1850, 2150)}"
         )
@@ -190,8 +218,10 @@ def fragment(rng: random.Random) -> str:
     pick = rng.random()
     if pick < 0.30:
         return rng.choice(CASES)(rng.choice(LEXICON_WORDS))
-    if pick < 0.50:
+    if pick < 0.44:
         return rng.choice(LABELS)
+    if pick < 0.50:
+        return rng.choice(CASES)(rng.choice(CLAIM_PHRASES))
     if pick < 0.70:
         return identifier(rng)
     if pick < 0.82:
@@ -234,6 +264,9 @@ _fragment = st.one_of(
         lambda w: st.sampled_from(CASES).map(lambda case: case(w))
     ),
     st.sampled_from(LABELS),
+    st.sampled_from(CLAIM_PHRASES).flatmap(
+        lambda w: st.sampled_from(CASES).map(lambda case: case(w))
+    ),
     st.sampled_from(NAMES),
     st.sampled_from(PUNCTUATION),
     st.randoms(use_true_random=False).map(identifier),

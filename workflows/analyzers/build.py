@@ -27,7 +27,7 @@ MANIFEST = "manifest.json"
 LEXICON_HEADER = "lexicon.h"
 ABI_VERSION = 1
 # Bump an analyzer's version whenever what it finds changes (C sources or lexicon).
-VERSIONS = {"lgpd": "1.0.0", "claims": "1.0.0", "cfm": "1.0.0"}
+VERSIONS = {"lgpd": "1.0.0", "claims": "1.1.0", "cfm": "1.0.0"}
 SOURCES = ("common.h",)
 CFLAGS = (
     "--target=wasm32-freestanding",

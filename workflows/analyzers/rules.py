@@ -108,7 +108,7 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "high",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence claiming a cure (cura, cure)." + UNVERIFIED,
+        "Sentence claiming a cure (cura, cure) that names a health context." + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -116,7 +116,8 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "medium",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence claiming to treat a condition (trata, treats)." + UNVERIFIED,
+        "Sentence claiming to treat a condition (trata, treats) that names a health context."
+        + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -124,7 +125,8 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "medium",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence claiming to eliminate something (elimina, eliminates)." + UNVERIFIED,
+        "Sentence claiming to eliminate something (elimina, eliminates) that names a health"
+        " context." + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -132,7 +134,8 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "medium",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence claiming prevention (previne, prevents)." + UNVERIFIED,
+        "Sentence claiming prevention (previne, prevents) that names a health context."
+        + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -140,7 +143,7 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "medium",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence claiming a reduction (reduz, reduces)." + UNVERIFIED,
+        "Sentence claiming a reduction (reduz, reduces) that names a health context." + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -148,8 +151,8 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "high",
         f"{_CFM} art. 11 IV; art. 11 XII (number not verified); {_ANVISA}; product spec S.3.1",
-        "Sentence with a guarantee (garante, guaranteed). Art. 11 IV is verified; XII"
-        " (guaranteeing results) is not." + UNVERIFIED,
+        "Sentence with a guarantee (garante, guaranteed) that names a health context. Art. 11 IV is"
+        " verified; XII (guaranteeing results) is not." + UNVERIFIED,
         verified=False,
     ),
     Rule(
@@ -157,14 +160,16 @@ RULES: tuple[Rule, ...] = (
         "claims",
         "medium",
         "Product spec S.3.1",
-        "Sentence with a percentage (90%), a quantified efficacy claim that needs a source.",
+        "Sentence with a percentage (90%) and a health context (or patients/cases), a quantified"
+        " efficacy claim that needs a source; not a price (desconto de 20%).",
     ),
     Rule(
         "claim_scientifically_proven",
         "claims",
         "high",
         f"{_ANVISA}; product spec S.3.1",
-        "Sentence saying 'comprovado cientificamente' / 'scientifically proven'." + UNVERIFIED,
+        "Sentence saying 'comprovado cientificamente' / 'scientifically proven' that names a"
+        " health context." + UNVERIFIED,
         verified=False,
     ),
     Rule(

@@ -1,5 +1,7 @@
 /* claims analyzer: sentences asserting a medical effect, and whether a reference backs them.
- * Mirrors workflows/analyzers/reference/claims.py. Findings span whole sentences. */
+ * Mirrors workflows/analyzers/reference/claims.py. Findings span whole sentences. A sentence is a
+ * claim only when it also names a health context (a CLAIMS_HEALTH word, or patients/cases with a
+ * percentage); a percentage in a sentence with a price word is not a claim. */
 #include "common.h"
 #include "lexicon.h"
 
@@ -69,16 +71,25 @@ static uint32_t sentence_flags(bytes f, int32_t s, int32_t n) {
     return flags;
 }
 
+/* The claim bits a sentence reports: none without a health context; a percentage next to a price
+ * word is dropped first, and patients/cases count as context only with a percentage. */
+static uint32_t claim_flags(uint32_t flags) {
+    if (flags & (1u << CLAIMS_PRICE)) flags &= ~(1u << PERCENTAGE);
+    int context = (flags & (1u << CLAIMS_HEALTH)) ||
+                  ((flags & (1u << CLAIMS_COHORT)) && (flags & (1u << PERCENTAGE)));
+    if (!context) return 0;
+    uint32_t claims = 0;
+    for (uint32_t i = 0; i < CLAIM_RULE_COUNT; i++) claims |= flags & (1u << CLAIM_RULES[i].bit);
+    return claims;
+}
+
 static void emit_sentence(int32_t s, int32_t e, uint32_t flags, int next_has_reference) {
-    int claims = 0;
+    uint32_t claims = claim_flags(flags);
+    if (!claims) return;
     for (uint32_t i = 0; i < CLAIM_RULE_COUNT; i++) {
-        if (flags & (1u << CLAIM_RULES[i].bit)) {
-            emit(CLAIM_RULES[i].rule, s, e);
-            claims = 1;
-        }
+        if (claims & (1u << CLAIM_RULES[i].bit)) emit(CLAIM_RULES[i].rule, s, e);
     }
-    if (claims && !(flags & (1u << CLAIMS_REFERENCE)) && !next_has_reference)
-        emit("claim_unreferenced", s, e);
+    if (!(flags & (1u << CLAIMS_REFERENCE)) && !next_has_reference) emit("claim_unreferenced", s, e);
 }
 
 EXPORT("analyze") uint64_t analyze(uint32_t ptr, uint32_t len) {

@@ -1,7 +1,12 @@
 """Reference `claims` analyzer: sentences asserting a medical effect (mirrors plugins/claims.c).
 
-Each claim finding spans its whole sentence; `claim_unreferenced` marks a claim sentence with no
-reference (DOI, PMID, doi.org, http(s) link) in the same sentence or the next one.
+A sentence is a claim when it has a claim word (cure, treat, eliminate, prevent, reduce, guarantee,
+scientifically proven) or a percentage AND names a health context (a `health` word: condition,
+symptom, body part or function, treatment or medicine, health outcome). A percentage in a sentence
+with a price word (desconto, off, juros...) is a price, not a claim; patients/cases ("90% dos
+pacientes") are health context only for a percentage. Each claim finding spans its whole sentence;
+`claim_unreferenced` marks a claim sentence with no reference (DOI, PMID, doi.org, http(s) link) in
+the same sentence or the next one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ _LEXICON = Lexicon("claims")
 _KINDS = KINDS["claims"]
 REFERENCE = _KINDS.index("reference")
 IGNORE = _KINDS.index("ignore")
+HEALTH = _KINDS.index("health")
+COHORT = _KINDS.index("cohort")
+PRICE = _KINDS.index("price")
 PERCENTAGE = len(_KINDS)  # a bit of its own, after the word kinds
 # Order in which a sentence's findings are reported.
 CLAIM_RULES = (
@@ -53,12 +61,22 @@ def analyze(data: bytes) -> list[tuple[str, int, int]]:
     return out
 
 
+def claim_flags(flags: int) -> int:
+    """The claim bits a sentence reports: none without a health context; a percentage next to a
+    price word is dropped first, and patients/cases count as context only with a percentage."""
+    if flags & (1 << PRICE):
+        flags &= ~(1 << PERCENTAGE)
+    context = flags & (1 << HEALTH) or (flags & (1 << COHORT) and flags & (1 << PERCENTAGE))
+    return flags & _CLAIM_MASK if context else 0
+
+
 def _emit(out: list, sentence: tuple[int, int, int], *, next_has_reference: bool) -> None:
     s, e, flags = sentence
-    if not flags & _CLAIM_MASK:
+    claims = claim_flags(flags)
+    if not claims:
         return
     for rule, bit in CLAIM_RULES:
-        if flags & (1 << bit):
+        if claims & (1 << bit):
             out.append((rule, s, e))
     if not (flags & (1 << REFERENCE) or next_has_reference):
         out.append(("claim_unreferenced", s, e))
