@@ -108,7 +108,6 @@ def check_job_engine(*, since) -> list[Check]:
     failed = Job.objects.filter(state="discarded", discarded_at__gte=since).order_by("discarded_at")
     spent = [job for job in failed if not job.last_error.startswith("Discarded:")]
     for job in spent:
-        lines = [line for line in job.last_error.strip().splitlines() if line.strip()]
         alert_raise(
             kind=AlertKind.OPERATIONS,
             code="job_discarded",
@@ -120,7 +119,7 @@ def check_job_engine(*, since) -> list[Check]:
                 "worker": job.worker,
                 "queue": job.queue,
                 "job_id": job.pk,
-                "last_error": mask_patient_data(lines[-1] if lines else "")[:300],
+                "last_error": mask_patient_data(job.last_error_line)[:300],
             },
         )
     return [

@@ -151,8 +151,7 @@ class DeadLetterAdmin(ReadOnlyJobAdmin):
 
     @admin.display(description="last error")
     def short_error(self, job: Job) -> str:
-        lines = [line for line in job.last_error.strip().splitlines() if line.strip()]
-        return lines[-1][:160] if lines else ""
+        return job.last_error_line[:160]
 
 
 @admin.register(Queue)

@@ -11,7 +11,6 @@ each into the cron worker's job; any other django-q2 task is refused (use a Work
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import select
 import time
@@ -61,9 +60,7 @@ class JobsBroker(Broker):
         return self._listener
 
     def _drop_connection(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                self._listener.close()
+        database.close_quietly(self._listener)
         self._listener = None
 
     def _claim(self, conn, node) -> tuple[list[dict], bool]:

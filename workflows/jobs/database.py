@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 from django.db import connections
 
@@ -17,3 +19,10 @@ def connect(*, autocommit: bool = True) -> psycopg.Connection:
 
 
 CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def close_quietly(conn: psycopg.Connection | None) -> None:
+    """Close a connection that may already be broken."""
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()

@@ -109,6 +109,12 @@ class Job(models.Model):
             return ""
         return str(self.errors[-1].get("error", ""))
 
+    @property
+    def last_error_line(self) -> str:
+        """The last line of the last error: for a traceback, the exception and its message."""
+        lines = [line for line in self.last_error.strip().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
 
 class DeadLetter(Job):
     """Discarded jobs: evidence to inspect and retry, never to edit."""

@@ -26,7 +26,7 @@ from workflows.jobs import database, sql
 from workflows.jobs import runtime as node_runtime
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.cron import sync_schedules
-from workflows.jobs.executor import error_entry
+from workflows.jobs.maintenance import release_unstarted_jobs, settle_interrupted_attempt
 from workflows.jobs.queues import sync_queues
 from workflows.jobs.supervisor import Supervisor
 
@@ -155,48 +155,24 @@ class NodeProcess:
     def _kill_running(self, conn) -> int:
         """Jobs still running after the grace period: kill their workers, requeue the jobs."""
         entries = self.runtime.registry.snapshot()
+        message = (
+            f"Interrupted: node {self.runtime.name} shut down and the job did not finish "
+            f"within the {self.conf.shutdown_grace_seconds:g} s grace period."
+        )
         for entry in entries:
             with suppress(ProcessLookupError):
                 os.kill(entry.pid, signal.SIGKILL)
-            row = conn.execute(
-                "SELECT attempted_at FROM jobs_job WHERE id = %s AND state = 'executing' "
-                "AND attempt = %s AND attempted_by[1] = %s",
-                [entry.job_id, entry.attempt, self.runtime.name],
-            ).fetchone()
-            if row:
-                message = (
-                    f"Interrupted: node {self.runtime.name} shut down and the job did not "
-                    f"finish within the {self.conf.shutdown_grace_seconds:g} s grace period."
-                )
-                conn.execute(
-                    sql.RESCUE_OWNED,
-                    {
-                        "id": entry.job_id,
-                        "attempt": entry.attempt,
-                        "node": self.runtime.name,
-                        "attempted_at": row[0],
-                        "error": error_entry(entry.attempt, message),
-                    },
-                )
+            settle_interrupted_attempt(
+                conn,
+                node=self.runtime.name,
+                job_id=entry.job_id,
+                attempt=entry.attempt,
+                message=message,
+            )
             self.runtime.registry.clear(entry)
         return len(entries)
 
     def _settle_leftovers(self, conn) -> int:
         """Claimed jobs that never started go back to available, their attempt not counted."""
-        rows = conn.execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
-        queues = []
-        for job_id, attempt, attempted_at in rows:
-            row = conn.execute(
-                sql.RELEASE_UNSTARTED,
-                {
-                    "id": job_id,
-                    "attempt": attempt,
-                    "node": self.runtime.name,
-                    "attempted_at": attempted_at,
-                },
-            ).fetchone()
-            if row:
-                queues.append(row[0])
-        if queues:
-            conn.execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, sorted(set(queues))])
-        return len(queues)
+        claims = conn.execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
+        return release_unstarted_jobs(conn, node=self.runtime.name, claims=claims)

@@ -324,6 +324,11 @@ RETURNING queue
 
 IS_STILL_OWNED = f"SELECT 1 FROM jobs_job WHERE {_OWNED}"
 
+ATTEMPT_CLAIMED_AT = """
+SELECT attempted_at FROM jobs_job
+ WHERE id = %s AND state = 'executing' AND attempt = %s AND attempted_by[1] = %s
+"""
+
 # An attempt that was interrupted (worker process died, killed at a hard timeout, or still
 # running when the node's shutdown grace ended): available now if attempts remain.
 RESCUE_OWNED = f"""

@@ -8,7 +8,6 @@ stager (due scheduled/retryable -> available), lifeline (rescue orphaned jobs) a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -23,8 +22,12 @@ from django.utils.module_loading import import_string
 
 from workflows.jobs import database, sql
 from workflows.jobs.conf import JobsSettings, jobs_settings
-from workflows.jobs.executor import error_entry
-from workflows.jobs.maintenance import rescue_orphaned_jobs, stage_due_jobs
+from workflows.jobs.maintenance import (
+    release_unstarted_jobs,
+    rescue_orphaned_jobs,
+    settle_interrupted_attempt,
+    stage_due_jobs,
+)
 from workflows.jobs.pruning import prune_finished_jobs
 from workflows.jobs.runtime import NodeRuntime, RunningJob, now_ms
 
@@ -95,9 +98,7 @@ class Supervisor(threading.Thread):
         return self.conn
 
     def _reset_db(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                self.conn.close()
+        database.close_quietly(self.conn)
         self.conn = None
         self.is_leader = False
 
@@ -157,34 +158,15 @@ class Supervisor(threading.Thread):
         rows = self._db().execute(sql.PAUSED_QUEUES).fetchall()
         self.runtime.paused.update({name for (name,) in rows})
 
-    def _settle(self, entry: RunningJob, statement: str, message: str, delay: float = 0.0) -> None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT attempted_at FROM jobs_job WHERE id = %s AND state = 'executing' "
-                "AND attempt = %s AND attempted_by[1] = %s",
-                [entry.job_id, entry.attempt, self.runtime.name],
-            )
-            .fetchone()
+    def _settle(self, entry: RunningJob, message: str) -> None:
+        settle_interrupted_attempt(
+            self._db(),
+            node=self.runtime.name,
+            job_id=entry.job_id,
+            attempt=entry.attempt,
+            message=message,
+            retry_in=self._backoff(entry),
         )
-        if row:
-            result = (
-                self._db()
-                .execute(
-                    statement,
-                    {
-                        "id": entry.job_id,
-                        "attempt": entry.attempt,
-                        "node": self.runtime.name,
-                        "attempted_at": row[0],
-                        "delay": delay,
-                        "error": error_entry(entry.attempt, message),
-                    },
-                )
-                .fetchone()
-            )
-            if result and result[1] == "available":
-                self._db().execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, [result[0]]])
         self.runtime.registry.clear(entry)
 
     def check_running(self) -> None:
@@ -193,19 +175,18 @@ class Supervisor(threading.Thread):
         for entry in entries:
             key = (entry.pid, entry.job_id)
             if not _alive(entry):
-                timed_out = self.killed_for_timeout.pop(key, None)
-                if timed_out is not None:
+                overrun = self.killed_for_timeout.pop(key, None)
+                if overrun is not None:
                     message = (
-                        f"Timed out: the job ignored its soft timeout, so its worker process "
-                        f"(pid {entry.pid}) was killed {timed_out} s after the deadline."
+                        f"Timed out: the job ignored its soft timeout, so its worker "
+                        f"process (pid {entry.pid}) was killed {overrun} s after it."
                     )
-                    self._settle(entry, sql.RETRY_INTERRUPTED, message, delay=self._backoff(entry))
                 else:
                     message = (
-                        f"The worker process (pid {entry.pid}) died while running the job "
-                        f"(killed by a signal or crashed)."
+                        f"The worker process (pid {entry.pid}) died while running the "
+                        f"job (killed by a signal or crashed)."
                     )
-                    self._settle(entry, sql.RETRY_INTERRUPTED, message, delay=self._backoff(entry))
+                self._settle(entry, message)
                 self.signalled_cancel.discard(key)
                 continue
             if (
@@ -251,7 +232,8 @@ class Supervisor(threading.Thread):
 
     def release_stale_prefetch(self) -> None:
         """Jobs claimed for this node's buffer that no worker started within
-        prefetch_release_seconds go back to available, so other nodes can run them."""
+        prefetch_release_seconds go back to available, so other nodes can run them. The
+        registry's lock keeps a worker from starting one of them meanwhile."""
         with self.runtime.registry.lock():
             started = [entry.job_id for entry in self.runtime.registry.snapshot()]
             stale = (
@@ -266,25 +248,7 @@ class Supervisor(threading.Thread):
                 )
                 .fetchall()
             )
-            queues = []
-            for job_id, attempt, attempted_at in stale:
-                row = (
-                    self._db()
-                    .execute(
-                        sql.RELEASE_UNSTARTED,
-                        {
-                            "id": job_id,
-                            "attempt": attempt,
-                            "node": self.runtime.name,
-                            "attempted_at": attempted_at,
-                        },
-                    )
-                    .fetchone()
-                )
-                if row:
-                    queues.append(row[0])
-        if queues:
-            self._db().execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, sorted(set(queues))])
+            release_unstarted_jobs(self._db(), node=self.runtime.name, claims=stale)
 
     # --- leader only ----------------------------------------------------------------------------
     def try_lead(self) -> None:

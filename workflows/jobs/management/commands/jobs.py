@@ -184,7 +184,6 @@ class Command(BaseCommand):
         jobs = self._filtered(states=["discarded"], queue=queue, worker=worker)
         rows = []
         for job in jobs.order_by("-discarded_at")[:limit]:
-            lines = [line for line in job.last_error.splitlines() if line.strip()]
             rows.append(
                 [
                     job.pk,
@@ -192,7 +191,7 @@ class Command(BaseCommand):
                     job.queue,
                     f"{job.attempt}/{job.max_attempts}",
                     job.discarded_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    (lines[-1] if lines else "")[:100],
+                    job.last_error_line[:100],
                 ]
             )
         if not rows:
