@@ -1,0 +1,1 @@
+"""Benchmarks of the job engine (see docs/benchmarks.md and bench/run_all.py)."""

@@ -1,0 +1,255 @@
+"""Claim time against table size: SELECT jobs_claim(...) with 1,000 / 100,000 / 1,000,000 jobs.
+
+    .venv/bin/python bench/claim_scale.py [--sizes 1000,100000,1000000] [--claims 300]
+
+The table is filled with one INSERT ... SELECT generate_series per size, in mixed states spread
+over the five default queues: 2 % available (priorities 0-2, due in the past), 1 % scheduled
+(future), 1 % retryable, 1 % discarded, 0.5 % cancelled, the rest completed (completed_at spread
+over the last 14 days), plus one executing job per queue owned by another node (so the limit
+checks count something). Then VACUUM ANALYZE (the state autovacuum keeps it in).
+
+Each measurement is one call of the engine's claim function exactly as the broker issues it
+(node, capacity 8 = 4 workers + prefetch 4, the five queues, a rotating start) in its own
+transaction, ROLLED BACK afterwards so the available pool and the table stay the same for every
+call. Times are client round trips (loopback) of the SELECT, medians over --claims calls after
+20 warm-up calls. Target: the 1,000,000-row median within 2x of the 1,000-row one.
+
+EXPLAIN (ANALYZE, BUFFERS) plans of the claim's statements (the inner claim SELECT, and the two
+counts it makes) are printed for each size and saved in bench/results/claim_scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common
+from bench.common import JOBS_DB, fmt, median, percentile
+
+QUEUES = {
+    "medical_workflow": 10,
+    "lgpd_analysis": 5,
+    "compliance_check": 3,
+    "email": 5,
+    "default": 10,
+}
+NODE = "bench-claim-node"
+
+FILL = """
+INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
+                      priority, scheduled_at, attempted_at, attempted_by, completed_at,
+                      discarded_at, cancelled_at, inserted_at, uniq_states)
+SELECT s.state,
+       (ARRAY['medical_workflow', 'lgpd_analysis', 'compliance_check', 'email', 'default'])
+         [1 + g %% 5],
+       'bench.workers.NoopWorker', jsonb_build_object('n', g), '{}'::jsonb, '{}', '[]'::jsonb,
+       CASE WHEN s.state IN ('available', 'scheduled') THEN 0 ELSE 1 END, 20,
+       (g / 5) %% 3,
+       CASE s.state WHEN 'scheduled' THEN now() + make_interval(secs => 60 + g %% 86400)
+                    WHEN 'retryable' THEN now() + make_interval(secs => 30 + g %% 3600)
+                    ELSE now() - make_interval(secs => s.age) END,
+       CASE WHEN s.state IN ('available', 'scheduled') THEN NULL
+            ELSE now() - make_interval(secs => s.age) END,
+       CASE WHEN s.state IN ('available', 'scheduled') THEN NULL ELSE ARRAY['old-node'] END,
+       CASE WHEN s.state = 'completed' THEN now() - make_interval(secs => s.age) END,
+       CASE WHEN s.state = 'discarded' THEN now() - make_interval(secs => s.age) END,
+       CASE WHEN s.state = 'cancelled' THEN now() - make_interval(secs => s.age) END,
+       now() - make_interval(secs => s.age + 1),
+       0
+  FROM generate_series(1, %(n)s) AS g
+ CROSS JOIN LATERAL (SELECT
+       CASE WHEN g %% 1000 < 20 THEN 'available'
+            WHEN g %% 1000 < 30 THEN 'scheduled'
+            WHEN g %% 1000 < 40 THEN 'retryable'
+            WHEN g %% 1000 < 50 THEN 'discarded'
+            WHEN g %% 1000 < 55 THEN 'cancelled'
+            ELSE 'completed' END AS state,
+       ((g::bigint * 7919) %% (14 * 86400))::float8 AS age) s
+"""
+
+EXECUTING = """
+INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
+                      priority, scheduled_at, attempted_at, attempted_by, inserted_at, uniq_states)
+SELECT 'executing', q, 'bench.workers.NoopWorker', '{}'::jsonb, '{}'::jsonb, '{}', '[]'::jsonb,
+       1, 20, 0, now(), now(), ARRAY['other-node'], now(), 0
+  FROM unnest(%s::text[]) AS q
+"""
+
+INNER_SELECT = """
+SELECT id FROM jobs_job
+ WHERE state = 'available' AND queue = 'default'
+ ORDER BY priority, scheduled_at, id
+ LIMIT 8
+ FOR UPDATE SKIP LOCKED
+"""
+NODE_COUNT = (
+    f"SELECT 8 - count(*) FROM jobs_job WHERE state = 'executing' AND attempted_by[1] = '{NODE}'"
+)
+QUEUE_COUNT = "SELECT count(*) FROM jobs_job WHERE state = 'executing' AND queue = 'default'"
+
+
+def fill(conn, n: int) -> float:
+    started = time.monotonic()
+    common.reset_jobs_tables(conn)
+    for name, limit in QUEUES.items():
+        conn.execute(
+            'INSERT INTO jobs_queue (name, "limit", configured_limit, paused, updated_at) '
+            "VALUES (%s, %s, %s, false, now())",
+            [name, limit, limit],
+        )
+    conn.execute(FILL, {"n": n})
+    conn.execute(EXECUTING, [list(QUEUES)])
+    conn.execute("VACUUM ANALYZE jobs_job")
+    return time.monotonic() - started
+
+
+def explain(conn, statement: str) -> str:
+    conn.execute("BEGIN")
+    try:
+        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement).fetchall()
+    finally:
+        conn.execute("ROLLBACK")
+    return "\n".join(row[0] for row in rows)
+
+
+def nested_plans(conn) -> list[str]:
+    """The plans PostgreSQL actually used inside jobs_claim(), via auto_explain sent to the
+    client as LOG notices (nothing is written to the server log for this session)."""
+    notices: list[str] = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+    conn.execute("LOAD 'auto_explain'")
+    for setting in (
+        "log_min_duration = 0",
+        "log_analyze = on",
+        "log_buffers = on",
+        "log_nested_statements = on",
+        "log_timing = on",
+    ):
+        conn.execute(f"SET auto_explain.{setting}")
+    conn.execute("SET client_min_messages = log")
+    conn.execute("SET log_min_messages = panic")  # keep the server log clean
+    queues = list(QUEUES)
+    try:
+        for start in range(8):  # past the plpgsql plan cache's 5 custom plans
+            conn.execute("BEGIN")
+            notices.clear()
+            conn.execute("SELECT jobs_claim(%s, %s, %s::text[], %s)", [NODE, 8, queues, start])
+            conn.execute("ROLLBACK")
+    finally:
+        conn.execute("SET auto_explain.log_min_duration = -1")
+        conn.execute("RESET client_min_messages")
+        conn.execute("RESET log_min_messages")
+    return [n for n in notices if "Query Text" in n or "duration" in n]
+
+
+def measure(conn, claims: int) -> dict:
+    queues = list(QUEUES)
+    times, counts = [], []
+    for i in range(20 + claims):
+        conn.execute("BEGIN")
+        started = time.perf_counter()
+        (result,) = conn.execute(
+            "SELECT jobs_claim(%s, %s, %s::text[], %s)", [NODE, 8, queues, i]
+        ).fetchone()
+        elapsed = (time.perf_counter() - started) * 1000
+        conn.execute("ROLLBACK")
+        if i >= 20:
+            times.append(elapsed)
+            counts.append(len(result["jobs"]))
+    return {"ms": times, "claimed": counts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--claims", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="leave the last fill in the table")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+
+    info = common.machine()
+    common.print_machine(info)
+    common.migrate_jobs_database(JOBS_DB)
+
+    results = {}
+    with common.connect(JOBS_DB) as conn:
+        for n in sizes:
+            seconds = fill(conn, n)
+            states = dict(conn.execute("SELECT state, count(*) FROM jobs_job GROUP BY state"))
+            m = measure(conn, args.claims)
+            plans = {
+                "claim_select": explain(conn, INNER_SELECT),
+                "node_executing_count": explain(conn, NODE_COUNT),
+                "queue_executing_count": explain(conn, QUEUE_COUNT),
+            }
+            results[n] = {
+                "fill_seconds": seconds,
+                "states": states,
+                "median_ms": median(m["ms"]),
+                "p99_ms": percentile(m["ms"], 0.99),
+                "jobs_per_claim": median(m["claimed"]),
+                "plans": plans,
+                "nested_plans": nested_plans(conn),
+                "table_size": conn.execute(
+                    "SELECT pg_size_pretty(pg_total_relation_size('jobs_job'))"
+                ).fetchone()[0],
+            }
+            print(
+                f"  {n:>9,} rows (filled in {seconds:.1f} s, {results[n]['table_size']}): "
+                f"median {results[n]['median_ms']:.3f} ms, p99 {results[n]['p99_ms']:.3f} ms, "
+                f"{results[n]['jobs_per_claim']:.0f} jobs per claim",
+                flush=True,
+            )
+        if not args.keep:
+            common.reset_jobs_tables(conn)
+
+    base = results[sizes[0]]["median_ms"]
+    print()
+    print(
+        f"jobs_claim(node, 8, five queues, start) in its own transaction (rolled back), "
+        f"{args.claims} calls per size:"
+    )
+    rows = []
+    for n in sizes:
+        r = results[n]
+        ratio = r["median_ms"] / base
+        rows.append(
+            [
+                f"{n:,}",
+                r["table_size"],
+                fmt(r["median_ms"], 3),
+                fmt(r["p99_ms"], 3),
+                f"{ratio:.2f}x",
+                "met" if ratio <= 2 else "MISSED",
+            ]
+        )
+    print(
+        common.table(
+            [
+                "jobs in table",
+                "table+indexes",
+                "median ms",
+                "p99 ms",
+                f"vs {sizes[0]:,}",
+                "within 2x",
+            ],
+            rows,
+        )
+    )
+    for n in sizes:
+        print(f"\n--- EXPLAIN (ANALYZE, BUFFERS) of the claim SELECT at {n:,} rows ---")
+        print(results[n]["plans"]["claim_select"])
+    path = common.save(
+        "claim_scale",
+        {"machine": info, "args": vars(args), "results": {str(k): v for k, v in results.items()}},
+    )
+    print(f"\nsaved {path}")
+
+
+if __name__ == "__main__":
+    main()
