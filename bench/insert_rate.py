@@ -22,109 +22,42 @@ if __package__ in (None, ""):
 from bench import common
 from bench.common import JOBS_DB, fmt, median, percentile
 
-WHATIF_INSERT = """
-INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
-                      priority, scheduled_at, inserted_at, uniq_key, uniq_window, uniq_states)
-SELECT CASE WHEN coalesce(t.scheduled_at, now()) > now() THEN 'scheduled' ELSE 'available' END,
-       t.queue, t.worker, t.args, t.meta, t.tags, '[]'::jsonb, 0, t.max_attempts,
-       t.priority, coalesce(t.scheduled_at, now()), now(), t.uniq_key,
-       CASE WHEN t.uniq_key IS NULL THEN NULL
-            ELSE tstzrange(now(), now() + make_interval(secs => t.uniq_period)) END,
-       t.uniq_states
-  FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
-         queue text, worker text, args jsonb, meta jsonb, tags text[], max_attempts int,
-         priority smallint, scheduled_at timestamptz, uniq_key text, uniq_period float8,
-         uniq_states smallint)) WITH ORDINALITY AS t
- ORDER BY t.ordinality
-ON CONFLICT DO NOTHING
-RETURNING id, uniq_key
-"""
-
 
 def breakdown(n: int, runs: int, conn) -> dict:
-    """Where insert_all()'s time goes (phases timed by calling the engine's own steps in
-    order), and a what-if: the same rows sent as ONE jsonb parameter (jsonb_to_recordset) with
-    RETURNING id, uniq_key only, the ids set on the Job objects already built."""
-    import json
-
+    """Where insert_all()'s time goes: the engine's own steps, called in order and timed."""
     from django.db import connection, transaction
 
     from bench.workers import NoopWorker
     from workflows.jobs import engine, sql
-    from workflows.jobs.conf import jobs_settings
-    from workflows.jobs.rows import job_from_row
 
     phases: dict[str, list[float]] = {}
-    whatif = []
     for _ in range(runs):
         common.reset_jobs_tables(conn)
         jobs = [NoopWorker.new({"n": i}) for i in range(n)]
-        t0 = time.perf_counter()
-        prepared = [engine._prepared(job) for job in jobs]
-        keys = (
-            "queue",
-            "worker",
-            "args",
-            "meta",
-            "tags_json",
-            "max_attempts",
-            "priority",
-            "scheduled_at",
-            "uniq_key",
-            "uniq_period",
-            "uniq_states",
-        )
-        columns = [[p[k] for p in prepared] for k in keys]
-        t1 = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql.INSERT_MANY, columns)
+            t0 = time.perf_counter()
+            prepared = [engine._prepared(job) for job in jobs]
+            t1 = time.perf_counter()
+            engine._copy_batch(cursor.cursor, prepared)
             t2 = time.perf_counter()
-            rows = cursor.fetchall()
+            cursor.cursor.execute(sql.INSERT_MANY)
             t3 = time.perf_counter()
-            [job_from_row(row) for row in rows]
+            rows = cursor.cursor.fetchall()
             t4 = time.perf_counter()
-        t5 = time.perf_counter()
+            for job, params, row in zip(jobs, prepared, rows, strict=True):
+                engine._saved_in_place(job, params, row)
+            t5 = time.perf_counter()
         t6 = time.perf_counter()
-        for _ in range(n):
-            jobs_settings()
-        t7 = time.perf_counter()
         for name, seconds in (
-            ("_prepared() (validation again, json dumps)", t1 - t0),
-            ("execute INSERT_MANY (adapt arrays, send, server)", t2 - t1),
-            ("fetchall RETURNING 21 columns", t3 - t2),
-            ("job_from_row() x n (model instances)", t4 - t3),
-            ("COMMIT", t5 - t4),
-            (f"(jobs_settings() alone, x{n}: called 3x per job)", t7 - t6),
+            ("_prepared(): options checked, captured args/meta reused", t1 - t0),
+            ("_copy_batch(): COPY into the staging table", t2 - t1),
+            ("execute INSERT_MANY (insert, indexes, NOTIFY)", t3 - t2),
+            ("fetchall RETURNING id, state, key, window, 2 epochs", t4 - t3),
+            ("_saved_in_place() x n (ids onto the given Jobs)", t5 - t4),
+            ("COMMIT", t6 - t5),
         ):
             phases.setdefault(name, []).append(seconds * 1000)
-
-        common.reset_jobs_tables(conn)
-        jobs = [NoopWorker.new({"n": i}) for i in range(n)]
-        t0 = time.perf_counter()
-        document = json.dumps(
-            [
-                {
-                    "queue": j.queue,
-                    "worker": j.worker,
-                    "args": j.args,
-                    "meta": j.meta,
-                    "tags": j.tags,
-                    "max_attempts": j.max_attempts,
-                    "priority": j.priority,
-                    "scheduled_at": None,
-                    "uniq_key": None,
-                    "uniq_period": None,
-                    "uniq_states": 0,
-                }
-                for j in jobs
-            ]
-        )
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(WHATIF_INSERT, [document])
-            for job, (pk, _) in zip(jobs, cursor.fetchall(), strict=True):
-                job.pk = pk
-        whatif.append(n / (time.perf_counter() - t0))
-    return {"phases_ms": {k: median(v) for k, v in phases.items()}, "whatif_jobs_per_s": whatif}
+    return {"phases_ms": {k: median(v) for k, v in phases.items()}}
 
 
 def main() -> None:
@@ -207,12 +140,6 @@ def main() -> None:
         print(f"\nWhere insert_all({args.batch:,}) spends its time (medians, ms):")
         print(
             common.table(["phase", "ms"], [[k, fmt(v, 1)] for k, v in detail["phases_ms"].items()])
-        )
-        print(
-            f"\nwhat-if (not the engine's code): one jsonb parameter + jsonb_to_recordset, "
-            f"RETURNING id, uniq_key, ids set on the built Jobs, no re-validation: "
-            f"{fmt(median(detail['whatif_jobs_per_s']))} jobs/s "
-            f"({', '.join(fmt(x) for x in detail['whatif_jobs_per_s'])})"
         )
     path = common.save(
         "insert_rate",

@@ -166,7 +166,9 @@ Q_CLUSTER = {
     "name": "healthcare_cms",
     "broker_class": "workflows.jobs.broker.JobsBroker",
     "workers": JOBS["node_concurrency"],
-    "queue_limit": JOBS["node_concurrency"] * 2,
+    # Room for every claimed job (workers + prefetch): the pusher never blocks on a full buffer.
+    "queue_limit": JOBS["node_concurrency"]
+    + (JOBS["prefetch"] if JOBS["prefetch"] is not None else 3 * JOBS["node_concurrency"]),
     "recycle": 5000,
     "max_rss": 512 * 1024,
     # The engine enforces per-job timeouts itself; django-q2's guard is only a far backstop.

@@ -15,8 +15,10 @@ import logging
 import select
 import time
 
+from django.dispatch import receiver
 from django.utils import timezone
 from django_q.brokers import Broker
+from django_q.signals import post_execute_in_worker
 from django_q.signing import SignedPackage
 
 from workflows.jobs import database, sql
@@ -30,12 +32,52 @@ MAX_WAIT_SECONDS = 0.5  # the pusher checks for shutdown between dequeue calls
 CONTENDED_RETRY_SECONDS = 0.005
 
 
+class ClaimPacer:
+    """When to claim. Between claims the node's free slots are counted locally (workers write
+    one wake-up byte per finished job); a claim is made when half the node's capacity is free,
+    or when new jobs were announced and there is room at all, or after a quiet interval (which
+    also resynchronises the count with the database). Claims then come in batches instead of
+    one round trip per finished job."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.refill_at = max(1, capacity // 2)
+        self.free: int | None = None  # unknown: ask the database
+        self.announced = False
+
+    def should_claim(self) -> bool:
+        if self.free is None or self.free >= self.refill_at:
+            return True
+        return self.announced and self.free > 0
+
+    def claimed(self, free_after: int) -> None:
+        self.free = free_after
+        self.announced = False
+
+    def observed(self, *, finished: int, announced: bool) -> None:
+        if not finished and not announced:
+            self.free = None  # a quiet interval: resynchronise at the next claim
+            return
+        if finished and self.free is not None:
+            self.free = min(self.capacity, self.free + finished)
+        self.announced = self.announced or announced
+
+
+@receiver(post_execute_in_worker, dispatch_uid="jobs.shrink_result")
+def _shrink_result(sender, func=None, task=None, **kwargs) -> None:
+    """The worker hands each finished task to django-q2's monitor; the job itself is already
+    settled, so it need not be pickled across again."""
+    if func is execute_claimed and task is not None:
+        task["args"] = ()
+
+
 class JobsBroker(Broker):
     def __init__(self, list_key: str | None = None):
         super().__init__(list_key=list_key)
         self._listener = None
         self._round_robin = 0
         self._reconnect_delay = 0.1
+        self._pacer: ClaimPacer | None = None
 
     def __getstate__(self):
         return self.list_key, self._info
@@ -47,6 +89,7 @@ class JobsBroker(Broker):
         self._listener = None
         self._round_robin = 0
         self._reconnect_delay = 0.1
+        self._pacer = None
 
     @staticmethod
     def get_connection(list_key: str | None = None):
@@ -63,14 +106,14 @@ class JobsBroker(Broker):
         database.close_quietly(self._listener)
         self._listener = None
 
-    def _claim(self, conn, node) -> tuple[list[dict], bool]:
+    def _claim(self, conn, node) -> tuple[list[tuple[dict, float]], bool, int]:
         self._round_robin += 1
         sent = time.monotonic()
         (result,) = conn.execute(
             sql.CLAIM,
             [node.name, node.concurrency + node.prefetch, node.queues, self._round_robin],
         ).fetchone()
-        return [(job, sent) for job in result["jobs"]], result["contended"]
+        return [(job, sent) for job in result["jobs"]], result["contended"], result["free"]
 
     def _package(self, job: dict, sent: float) -> tuple[int, str]:
         task = {
@@ -85,33 +128,39 @@ class JobsBroker(Broker):
         }
         return job["id"], SignedPackage.dumps(task)
 
-    def _wait(self, conn, node, seconds: float) -> None:
+    def _wait(self, conn, node, seconds: float) -> tuple[int, bool]:
+        """Sleep until jobs are announced, workers finish jobs, or `seconds` pass.
+        Returns (jobs finished, jobs announced)."""
         # A notification that arrived during the last claim is already buffered by psycopg.
         if list(conn.notifies(timeout=0)):
-            return
+            return node.drain_wakes(), True
         readable, _, _ = select.select([conn.fileno(), node.wake_fd], [], [], seconds)
-        if node.wake_fd in readable:
-            node.drain_wakes()
-        if conn.fileno() in readable:
-            for _ in conn.notifies(timeout=0):
-                pass
+        finished = node.drain_wakes() if node.wake_fd in readable else 0
+        announced = conn.fileno() in readable and bool(list(conn.notifies(timeout=0)))
+        return finished, announced
 
     def dequeue(self):
         node = node_runtime.current()
         if node is None or node.stopping.is_set():
             time.sleep(0.1)
             return None
+        if self._pacer is None:
+            self._pacer = ClaimPacer(node.concurrency + node.prefetch)
         try:
             conn = self._connection()
-            for _ in range(50):
-                claimed, contended = self._claim(conn, node)
-                if claimed:
-                    self._reconnect_delay = 0.1
-                    return [self._package(job, sent) for job, sent in claimed]
-                if not contended:
-                    break
-                time.sleep(CONTENDED_RETRY_SECONDS)
-            self._wait(conn, node, min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS))
+            if self._pacer.should_claim():
+                for _ in range(50):
+                    claimed, contended, free = self._claim(conn, node)
+                    self._pacer.claimed(free)
+                    if claimed:
+                        self._reconnect_delay = 0.1
+                        return [self._package(job, sent) for job, sent in claimed]
+                    if not contended:
+                        break
+                    time.sleep(CONTENDED_RETRY_SECONDS)
+            seconds = min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS)
+            finished, announced = self._wait(conn, node, seconds)
+            self._pacer.observed(finished=finished, announced=announced)
         except database.CONNECTION_ERRORS as exc:
             logger.warning(
                 "claiming jobs failed (%s); reconnecting in %.1f s",
@@ -119,6 +168,7 @@ class JobsBroker(Broker):
                 self._reconnect_delay,
             )
             self._drop_connection()
+            self._pacer.observed(finished=0, announced=False)
             time.sleep(self._reconnect_delay)
             self._reconnect_delay = min(self._reconnect_delay * 2, 5.0)
         return None

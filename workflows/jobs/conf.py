@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 DEFAULTS: dict[str, Any] = {
     "queues": {"default": {"limit": 10}},
     "node_concurrency": 4,
-    "prefetch": None,  # None: as many as node_concurrency
+    "prefetch": None,  # None: three times node_concurrency
     "poll_interval_seconds": 1.0,
     "heartbeat_interval_seconds": 5.0,
     "node_dead_after_seconds": 30.0,
@@ -70,10 +73,20 @@ class JobsSettings:
         return int(self.queues[name].get("limit", 10))
 
 
+@functools.cache
 def jobs_settings() -> JobsSettings:
+    """Read once, then cached until a setting changes (tests' override_settings included)."""
     raw = {**DEFAULTS, **getattr(settings, "JOBS", {})}
     raw["prune_after_seconds"] = {**DEFAULTS["prune_after_seconds"], **raw["prune_after_seconds"]}
     if raw["prefetch"] is None:
-        raw["prefetch"] = raw["node_concurrency"]
+        # Measured best on 2 cores (docs/benchmarks.md): claims come in batches and workers
+        # never wait for one; prefetched jobs are released if no worker starts them in 5 s.
+        raw["prefetch"] = 3 * raw["node_concurrency"]
     known = JobsSettings.__dataclass_fields__
     return JobsSettings(**{key: value for key, value in raw.items() if key in known})
+
+
+@receiver(setting_changed, dispatch_uid="jobs.settings_changed")
+def _forget_cached_settings(setting: str, **kwargs) -> None:
+    if setting == "JOBS":
+        jobs_settings.cache_clear()

@@ -7,11 +7,13 @@ only if the transaction commits; idle nodes are woken by a NOTIFY delivered at t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
 from workflows.jobs import sql, validation
-from workflows.jobs.rows import dumps, job_from_row
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.rows import job_from_row
 from workflows.jobs.states import STATE_BITS, states_mask
 from workflows.jobs.unique import Unique, unique_key
 
@@ -19,14 +21,20 @@ INFINITE_PERIOD_SECONDS = 100 * 365 * 86400.0  # "no time limit": a window of a 
 
 
 def _prepared(job) -> dict:
-    """Validate a Job built by Worker.new() (or by hand) and give its insert parameters."""
-    from workflows.jobs.conf import jobs_settings
+    """Validate a Job built by Worker.new() (or by hand) and give its insert parameters.
 
+    Args and meta validated by Worker.new() are only re-checked if they changed since."""
     conf = jobs_settings()
     if not isinstance(job.worker, str) or not job.worker:
         raise validation.JobValidationError("worker must be the dotted path of a Worker class.")
-    validation.check_json_object(job.args, "args", max_bytes=conf.max_args_bytes)
-    validation.check_json_object(job.meta or {}, "meta", max_bytes=conf.max_args_bytes)
+    args_validated, meta_validated = getattr(job, "validated_json", (None, None))
+    meta = {} if job.meta is None else job.meta
+    args_json = validation.checked_json_text(
+        job.args, "args", validated=args_validated, max_bytes=conf.max_args_bytes
+    )
+    meta_json = validation.checked_json_text(
+        meta, "meta", validated=meta_validated, max_bytes=conf.max_args_bytes
+    )
     validation.check_queue(job.queue)
     validation.check_priority(job.priority)
     validation.check_max_attempts(job.max_attempts)
@@ -39,18 +47,15 @@ def _prepared(job) -> dict:
     period = None
     mask = 0
     if option is not None:
-        key = unique_key(
-            option, worker=job.worker, queue=job.queue, args=job.args, meta=job.meta or {}
-        )
+        key = unique_key(option, worker=job.worker, queue=job.queue, args=job.args, meta=meta)
         period = float(option.period) if option.period is not None else INFINITE_PERIOD_SECONDS
         mask = states_mask(option.states)
     return {
         "queue": job.queue,
         "worker": job.worker,
-        "args": dumps(job.args),
-        "meta": dumps(job.meta or {}),
+        "args": args_json,
+        "meta": meta_json,
         "tags": tags,
-        "tags_json": dumps(tags),
         "max_attempts": job.max_attempts,
         "priority": job.priority,
         "scheduled_at": scheduled_at,
@@ -149,42 +154,74 @@ def insert(job):
     return run_inline_if_enabled(saved)
 
 
+def _copy_batch(raw_cursor, prepared: list[dict]) -> None:
+    """Stream the batch into the session's staging table with COPY: the fastest way in."""
+    raw_cursor.execute(sql.BATCH_TABLE)
+    with raw_cursor.copy(sql.BATCH_COPY) as copy:
+        for index, p in enumerate(prepared):
+            copy.write_row(
+                (
+                    index,
+                    p["queue"],
+                    p["worker"],
+                    p["args"],
+                    p["meta"],
+                    p["tags"],
+                    p["max_attempts"],
+                    p["priority"],
+                    p["scheduled_at"],
+                    p["uniq_key"],
+                    p["uniq_period"],
+                    p["uniq_states"],
+                )
+            )
+
+
+def _saved_in_place(job, params: dict, row) -> object:
+    """The input Job, now saved: insert_all returns the objects it was given, like
+    bulk_create, so it builds no second object per job."""
+    job.pk, job.state, job.uniq_key, job.uniq_window, scheduled, inserted = row
+    job.scheduled_at = datetime.fromtimestamp(scheduled, UTC)
+    job.inserted_at = datetime.fromtimestamp(inserted, UTC)
+    job.attempt, job.errors, job.tags = 0, [], params["tags"]
+    job.meta = {} if job.meta is None else job.meta
+    job.uniq_states = params["uniq_states"]
+    job.unique_option = params["unique"]
+    job.conflict = False
+    job._state.adding = False
+    job._state.db = "default"
+    return job
+
+
 def insert_all(jobs: Iterable) -> list:
     """Insert many jobs in one statement; uniqueness is honoured job by job.
 
-    Returns the saved jobs in input order; duplicates are the existing jobs with conflict=True.
+    Returns the jobs in input order: the given Job objects, saved, and for a duplicate the
+    existing job with conflict=True. Nothing is inserted if any job is invalid. The rows are
+    streamed with COPY into a per-session staging table, then inserted in one statement.
     """
+    jobs = list(jobs)
     prepared = [_prepared(job) for job in jobs]
     if not prepared:
         return []
-    columns = [
-        [p["queue"] for p in prepared],
-        [p["worker"] for p in prepared],
-        [p["args"] for p in prepared],
-        [p["meta"] for p in prepared],
-        [p["tags_json"] for p in prepared],
-        [p["max_attempts"] for p in prepared],
-        [p["priority"] for p in prepared],
-        [p["scheduled_at"] for p in prepared],
-        [p["uniq_key"] for p in prepared],
-        [p["uniq_period"] for p in prepared],
-        [p["uniq_states"] for p in prepared],
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql.INSERT_MANY, columns)
-        inserted = [job_from_row(row) for row in cursor.fetchall()]
+    # Atomic: the staging table empties at commit, and a failure must leave nothing behind.
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor on the same connection, for COPY
+        _copy_batch(raw, prepared)
+        raw.execute(sql.INSERT_MANY)
+        inserted = raw.fetchall()
         results = []
         position = 0
-        for params in prepared:
-            candidate = inserted[position] if position < len(inserted) else None
-            is_mine = candidate is not None and (
-                params["uniq_key"] is None or candidate.uniq_key == params["uniq_key"]
-            )
+        for job, params in zip(jobs, prepared, strict=True):
+            row = inserted[position] if position < len(inserted) else None
+            key = params["uniq_key"]
+            is_mine = row is not None and (key is None or row[2] == key)
             if is_mine:
                 position += 1
-                if params["uniq_key"]:
-                    _release_key_unless_held(cursor, candidate, params["uniq_states"])
-                results.append(candidate)
+                saved = _saved_in_place(job, params, row)
+                if key:
+                    _release_key_unless_held(cursor, saved, params["uniq_states"])
+                results.append(saved)
             else:
                 with transaction.atomic():
                     results.append(_resolve_conflict(cursor, params))

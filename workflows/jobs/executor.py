@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from psycopg.pq import TransactionStatus
 
+from workflows.jobs import database, sql
 from workflows.jobs import runtime as node_runtime
-from workflows.jobs import sql
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.outcomes import (
     Cancel,
@@ -260,6 +260,7 @@ def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = F
         **attempt_key(job, node),
         "delay": outcome.delay,
         "error": error_entry(job.attempt, outcome.error),
+        "commit": "on" if in_transaction else "off",
     }
     statement = _STATEMENTS[outcome.kind]
     if in_transaction:
@@ -278,6 +279,40 @@ def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = F
     return owned
 
 
+class _OwnConnection:
+    """A node process's own psycopg connection for outcome writes: server-side binding and
+    prepared statements, so each statement is parsed once per process instead of once per
+    job, and nothing is escaped client-side. Writes that must share perform's transaction
+    use Django's connection instead."""
+
+    def __init__(self):
+        self._conn = None
+        self._pid = None
+
+    def execute(self, statement: str, params: dict) -> int:
+        if self._conn is None or self._conn.closed or self._pid != os.getpid():
+            self._conn = database.connect()
+            self._pid = os.getpid()
+        return self._conn.execute(statement, params, prepare=True).rowcount
+
+    def reset(self) -> None:
+        if self._pid == os.getpid():
+            database.close_quietly(self._conn)
+        self._conn = None
+
+
+_own_connection = _OwnConnection()
+
+
+def _execute_once(statement: str, params: dict) -> int:
+    if node_runtime.current() is not None:
+        return _own_connection.execute(statement, params)
+    # In-process runs (tests' drain_queue, inline mode) share the caller's transaction.
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
 def _execute_with_reconnect(
     statement: str, params: dict, *, give_up_after: float | None = None
 ) -> int:
@@ -286,11 +321,10 @@ def _execute_with_reconnect(
     started = time.monotonic()
     while True:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                return cursor.rowcount
-        except (OperationalError, InterfaceError) as exc:
+            return _execute_once(statement, params)
+        except (OperationalError, InterfaceError, *database.CONNECTION_ERRORS) as exc:
             connection.close()
+            _own_connection.reset()
             if give_up_after is not None and time.monotonic() - started > give_up_after:
                 raise
             logger.warning(

@@ -138,12 +138,13 @@ class NodeRuntime:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_write, b"\0")
 
-    def drain_wakes(self) -> None:
-        try:
-            while os.read(self._wake_read, 4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+    def drain_wakes(self) -> int:
+        """Read the wake-ups written so far: one byte per job a worker finished."""
+        count = 0
+        with contextlib.suppress(BlockingIOError, OSError):
+            while chunk := os.read(self._wake_read, 4096):
+                count += len(chunk)
+        return count
 
 
 _current: NodeRuntime | None = None

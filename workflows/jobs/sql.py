@@ -34,10 +34,13 @@ DECLARE
   v_claimed jsonb := '[]'::jsonb;
   v_contended boolean := false;
 BEGIN
+  -- A claim lost in a server crash only makes its jobs available again (and a worker's
+  -- outcome for one then fails its ownership check): it need not wait for the disk.
+  PERFORM set_config('synchronous_commit', 'off', true);
   SELECT p_capacity - count(*) INTO v_free FROM jobs_job
    WHERE state = 'executing' AND attempted_by[1] = p_node;
   IF v_free <= 0 OR v_n = 0 THEN
-    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false);
+    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false, 'free', greatest(v_free, 0));
   END IF;
   FOR i IN 0 .. v_n - 1 LOOP
     v_name := p_queues[((p_start + i) % v_n) + 1];
@@ -74,7 +77,7 @@ BEGIN
     v_free := v_free - v_count;
     EXIT WHEN v_free <= 0;
   END LOOP;
-  RETURN jsonb_build_object('jobs', v_claimed, 'contended', v_contended);
+  RETURN jsonb_build_object('jobs', v_claimed, 'contended', v_contended, 'free', v_free);
 END $$;
 """
 
@@ -230,23 +233,30 @@ SELECT CASE WHEN s.at > now() THEN 'scheduled' ELSE 'available' END,
 RETURNING {RETURNING}
 """
 
-INSERT_MANY = f"""
+# insert_all: COPY into a staging table of the session (emptied before use and at commit),
+# then one INSERT ... SELECT. Only what the caller does not know comes back.
+BATCH_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS jobs_insert_batch (
+  i int, q text, w text, a jsonb, m jsonb, t text[], ma int, p smallint, at timestamptz,
+  k text, up float8, us smallint
+) ON COMMIT DELETE ROWS;
+TRUNCATE jobs_insert_batch;
+"""
+BATCH_COPY = "COPY jobs_insert_batch FROM STDIN"
+
+INSERT_MANY = """
 INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
                       priority, scheduled_at, inserted_at, uniq_key, uniq_window, uniq_states)
-SELECT CASE WHEN coalesce(t.scheduled_at, now()) > now() THEN 'scheduled' ELSE 'available' END,
-       t.queue, t.worker, t.args, t.meta,
-       ARRAY(SELECT jsonb_array_elements_text(t.tags)), '[]'::jsonb, 0, t.max_attempts,
-       t.priority, coalesce(t.scheduled_at, now()), now(), t.uniq_key,
-       CASE WHEN t.uniq_key IS NULL THEN NULL
-            ELSE tstzrange(now(), now() + make_interval(secs => t.uniq_period)) END,
-       t.uniq_states
-  FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::int[],
-              %s::smallint[], %s::timestamptz[], %s::text[], %s::float8[], %s::smallint[])
-       WITH ORDINALITY AS t(queue, worker, args, meta, tags, max_attempts, priority,
-                            scheduled_at, uniq_key, uniq_period, uniq_states, ord)
- ORDER BY t.ord
+SELECT CASE WHEN coalesce(r.at, now()) > now() THEN 'scheduled' ELSE 'available' END,
+       r.q, r.w, r.a, r.m, r.t, '[]'::jsonb, 0, r.ma, r.p, coalesce(r.at, now()), now(), r.k,
+       CASE WHEN r.k IS NULL THEN NULL
+            ELSE tstzrange(now(), now() + make_interval(secs => r.up)) END,
+       r.us
+  FROM jobs_insert_batch r
+ ORDER BY r.i
 ON CONFLICT DO NOTHING
-RETURNING {RETURNING}
+RETURNING id, state, uniq_key, uniq_window, extract(epoch FROM scheduled_at)::float8,
+          extract(epoch FROM inserted_at)::float8
 """
 
 FIND_UNIQUE_CONFLICT = f"""
@@ -286,32 +296,33 @@ _OWNED = (
     "AND attempted_at = %(attempted_at)s"
 )
 
-COMPLETE = f"UPDATE jobs_job SET state = 'completed', completed_at = now() WHERE {_OWNED}"
+# Outcome writes name their commit mode (%(commit)s, 'on' or 'off'). An outcome committed on
+# its own (perform wrote nothing to the database) is written with synchronous_commit off: a
+# server crash in the next few hundred milliseconds can lose it, and the job then runs again,
+# as for any crash. An outcome committed with perform's own writes keeps the server's setting.
+_COMMIT_MODE = "(SELECT set_config('synchronous_commit', %(commit)s, true)) AS commit_mode"
 
-RETRY_LATER = f"""
-UPDATE jobs_job SET state = 'retryable',
+
+def _outcome(assignments: str) -> str:
+    return f"UPDATE jobs_job SET {assignments} FROM {_COMMIT_MODE} WHERE {_OWNED}"
+
+
+COMPLETE = _outcome("state = 'completed', completed_at = now()")
+
+RETRY_LATER = _outcome("""state = 'retryable',
        scheduled_at = now() + make_interval(secs => %(delay)s::float8),
-       errors = errors || %(error)s::jsonb
- WHERE {_OWNED}
-"""
+       errors = errors || %(error)s::jsonb""")
 
-DISCARD = f"""
-UPDATE jobs_job SET state = 'discarded', discarded_at = now(), errors = errors || %(error)s::jsonb
- WHERE {_OWNED}
-"""
+DISCARD = _outcome("state = 'discarded', discarded_at = now(), errors = errors || %(error)s::jsonb")
 
-CANCEL_FROM_WORKER = f"""
-UPDATE jobs_job SET state = 'cancelled', cancelled_at = now(), errors = errors || %(error)s::jsonb
- WHERE {_OWNED}
-"""
+CANCEL_FROM_WORKER = _outcome(
+    "state = 'cancelled', cancelled_at = now(), errors = errors || %(error)s::jsonb"
+)
 
-SNOOZE = f"""
-UPDATE jobs_job SET state = 'scheduled',
+SNOOZE = _outcome("""state = 'scheduled',
        scheduled_at = now() + make_interval(secs => %(delay)s::float8),
        attempt = greatest(attempt - 1, 0),
-       meta = jsonb_set(meta, '{{snoozed}}', to_jsonb(coalesce((meta->>'snoozed')::int, 0) + 1))
- WHERE {_OWNED}
-"""
+       meta = jsonb_set(meta, '{snoozed}', to_jsonb(coalesce((meta->>'snoozed')::int, 0) + 1))""")
 
 # A claimed job that never started (node stopping, queue paused, waited too long in the
 # prefetch buffer) goes back as it was: the attempt is not counted.

@@ -54,7 +54,13 @@ def _json_problem(value: Any, path: str) -> str | None:
     )
 
 
-def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) -> dict[str, Any]:
+def json_text(value: Any) -> str:
+    """The JSON the engine stores for args and meta (compact, UTF-8 kept)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) -> str:
+    """Refuse what is not a JSON object surviving a round trip; return its JSON text."""
     if not isinstance(value, dict):
         raise JobValidationError(
             f"{name} must be a JSON object (a dict with string keys), got {type(value).__name__}."
@@ -62,14 +68,23 @@ def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) ->
     problem = _json_problem(value, name)
     if problem:
         raise JobValidationError(problem + ".")
-    if max_bytes is not None:
-        size = len(json.dumps(value, ensure_ascii=False).encode())
-        if size > max_bytes:
-            raise JobValidationError(
-                f"{name} is {size} bytes of JSON, more than the {max_bytes} allowed: store large "
-                f"data in a table and pass its id."
-            )
-    return value
+    text = json_text(value)
+    if max_bytes is not None and len(text.encode()) > max_bytes:
+        raise JobValidationError(
+            f"{name} is {len(text.encode())} bytes of JSON, more than the {max_bytes} allowed: "
+            f"store large data in a table and pass its id."
+        )
+    return text
+
+
+def checked_json_text(
+    value: Any, name: str, *, validated: tuple[Any, str] | None, max_bytes: int
+) -> str:
+    """The JSON text of `value`, checked. Worker.new() captures args and meta: validated and
+    serialised once; a job whose args (or meta) object was replaced since is checked again."""
+    if validated is not None and value is validated[0]:
+        return validated[1]
+    return check_json_object(value, name, max_bytes=max_bytes)
 
 
 def check_priority(priority: Any) -> int:
@@ -89,8 +104,9 @@ def check_max_attempts(max_attempts: Any) -> int:
 
 
 def check_queue(queue: Any) -> str:
-    names = jobs_settings().queue_names
-    if not isinstance(queue, str) or queue not in names:
+    queues = jobs_settings().queues
+    if not isinstance(queue, str) or queue not in queues:
+        names = list(queues)
         raise JobValidationError(
             f"unknown queue {queue!r}: queues are defined in settings.JOBS['queues'] "
             f"(JOBS_QUEUES); defined: {', '.join(names)}."
@@ -99,6 +115,8 @@ def check_queue(queue: Any) -> str:
 
 
 def check_tags(tags: Any) -> list[str]:
+    if isinstance(tags, list | tuple) and not tags:
+        return []
     if isinstance(tags, str) or not isinstance(tags, list | tuple):
         raise JobValidationError(f"tags must be a list of strings; got {type(tags).__name__}.")
     for tag in tags:

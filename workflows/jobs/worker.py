@@ -72,16 +72,18 @@ class Worker:
         meta: dict[str, Any] | None = None,
         unique: Unique | None = _UNSET,
     ) -> Job:
-        """An unsaved, validated Job of this worker; every option defaults to the class's."""
+        """An unsaved, validated Job of this worker; every option defaults to the class's.
+
+        Args and meta are captured here (validated and serialised): assign job.args a new
+        object to change them before insert, rather than mutating the one given."""
         from workflows.jobs.conf import jobs_settings
         from workflows.jobs.models import Job
 
         conf = jobs_settings()
         args = {} if args is None else args
-        validation.check_json_object(args, "args", max_bytes=conf.max_args_bytes)
-        meta = validation.check_json_object(
-            {} if meta is None else meta, "meta", max_bytes=conf.max_args_bytes
-        )
+        meta = {} if meta is None else meta
+        args_json = validation.check_json_object(args, "args", max_bytes=conf.max_args_bytes)
+        meta_json = validation.check_json_object(meta, "meta", max_bytes=conf.max_args_bytes)
         job = Job(
             worker=worker_path(cls),
             queue=validation.check_queue(cls.queue if queue is _UNSET else queue),
@@ -97,6 +99,7 @@ class Worker:
         )
         job.scheduled_at = validation.check_schedule(scheduled_at, schedule_in, timezone.now())
         job.unique_option = validation.check_unique(cls.unique if unique is _UNSET else unique)
+        job.validated_json = ((args, args_json), (meta, meta_json))
         job.conflict = False
         return job
 
