@@ -26,12 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 WIDE_DEFAULT_QUEUE = "medical_workflow=10,lgpd_analysis=5,compliance_check=3,email=5,default=100"
 FULL = {
-    "throughput": ["--engine", "8:32", "--engine-queues", WIDE_DEFAULT_QUEUE, "--djangoq-lean"],
+    "throughput": ["--engine", "4:12", "--engine", "8:24", "--engine-queues", WIDE_DEFAULT_QUEUE,
+                   "--djangoq-lean"],
     "latency": [],
     "insert_rate": [],
     "claim_scale": [],
     "memory": [],
     "prune": [],
+    "retention": [],
 }
 QUICK = {
     "throughput": [
@@ -49,6 +51,7 @@ QUICK = {
     "claim_scale": ["--sizes", "1000,100000", "--claims", "50"],
     "memory": ["--jobs", "2000", "--runs", "1"],
     "prune": ["--old", "100000", "--runs", "1"],
+    "retention": ["--audit", "100000", "--users", "20000", "--posts", "20000"],
 }
 
 
