@@ -33,25 +33,27 @@ CONTENDED_RETRY_SECONDS = 0.005
 
 
 class ClaimPacer:
-    """When to claim. Between claims the node's free slots are counted locally (workers write
-    one wake-up byte per finished job); a claim is made when half the node's capacity is free,
-    or when new jobs were announced and there is room at all, or after a quiet interval (which
-    also resynchronises the count with the database). Claims then come in batches instead of
-    one round trip per finished job."""
+    """When to claim. Between claims the node counts its free slots locally (workers write one
+    wake-up byte per finished job). It claims when half of what it can hold is free again —
+    its capacity, or less when the queues with waiting jobs have smaller limits — or when new
+    jobs are announced and there is any room, or after a quiet interval (which resynchronises
+    the count with the database). Claims then come in batches, not one per finished job."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self.refill_at = max(1, capacity // 2)
         self.free: int | None = None  # unknown: ask the database
+        self.room = 0
         self.announced = False
 
     def should_claim(self) -> bool:
-        if self.free is None or self.free >= self.refill_at:
+        if self.free is None or self.room >= self.refill_at:
             return True
         return self.announced and self.free > 0
 
-    def claimed(self, free_after: int) -> None:
-        self.free = free_after
+    def claimed(self, *, free: int, room: int, cap: int) -> None:
+        self.free, self.room = free, room
+        self.refill_at = max(1, cap // 2)
         self.announced = False
 
     def observed(self, *, finished: int, announced: bool) -> None:
@@ -60,6 +62,7 @@ class ClaimPacer:
             return
         if finished and self.free is not None:
             self.free = min(self.capacity, self.free + finished)
+            self.room = min(self.free, self.room + finished)
         self.announced = self.announced or announced
 
 
@@ -106,14 +109,14 @@ class JobsBroker(Broker):
         database.close_quietly(self._listener)
         self._listener = None
 
-    def _claim(self, conn, node) -> tuple[list[tuple[dict, float]], bool, int]:
+    def _claim(self, conn, node) -> tuple[list[tuple[dict, float]], dict]:
         self._round_robin += 1
         sent = time.monotonic()
         (result,) = conn.execute(
             sql.CLAIM,
             [node.name, node.concurrency + node.prefetch, node.queues, self._round_robin],
         ).fetchone()
-        return [(job, sent) for job in result["jobs"]], result["contended"], result["free"]
+        return [(job, sent) for job in result.pop("jobs")], result
 
     def _package(self, job: dict, sent: float) -> tuple[int, str]:
         task = {
@@ -150,12 +153,12 @@ class JobsBroker(Broker):
             conn = self._connection()
             if self._pacer.should_claim():
                 for _ in range(50):
-                    claimed, contended, free = self._claim(conn, node)
-                    self._pacer.claimed(free)
+                    claimed, pace = self._claim(conn, node)
+                    self._pacer.claimed(free=pace["free"], room=pace["room"], cap=pace["cap"])
                     if claimed:
                         self._reconnect_delay = 0.1
                         return [self._package(job, sent) for job, sent in claimed]
-                    if not contended:
+                    if not pace["contended"]:
                         break
                     time.sleep(CONTENDED_RETRY_SECONDS)
             seconds = min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS)

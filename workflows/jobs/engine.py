@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from workflows.jobs import sql, validation
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.maintenance import notify_queues
 from workflows.jobs.rows import job_from_row
 from workflows.jobs.states import STATE_BITS, states_mask
 from workflows.jobs.unique import Unique, unique_key
@@ -230,18 +231,13 @@ def insert_all(jobs: Iterable) -> list:
     return [run_inline_if_enabled(job) for job in results]
 
 
-def _notify(cursor, queues: Sequence[str]) -> None:
-    if queues:
-        cursor.execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, sorted(set(queues))])
-
-
 def retry_jobs(job_ids: Sequence[int]) -> int:
     """Put jobs back to available now (raising max_attempts if spent); skips available and
     executing jobs. Returns how many were retried."""
     with connection.cursor() as cursor:
         cursor.execute(sql.RETRY_JOBS, [list(job_ids)])
         rows = cursor.fetchall()
-        _notify(cursor, [queue for _, queue in rows])
+        notify_queues(cursor, [queue for _, queue in rows])
     return len(rows)
 
 

@@ -387,7 +387,3 @@ def execute_claimed(data: dict[str, Any], claim_sent_monotonic: float) -> None:
         )
     finally:
         runtime.wake()
-
-
-def worker_pid() -> int:
-    return os.getpid()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from workflows.jobs import sql
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.maintenance import notify_queues
 from workflows.jobs.models import Node, Queue
 
 
@@ -31,7 +32,7 @@ def _queue_or_error(name: str) -> Queue:
 
 def _notify(queue: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(sql.NOTIFY, [sql.NOTIFY_CHANNEL, [queue]])
+        notify_queues(cursor, [queue])
 
 
 def sync_queues() -> list[str]:

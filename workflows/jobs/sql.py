@@ -18,6 +18,9 @@ CLAIM_FUNCTION = f"""
 -- enforced by counting inside the claiming statement); count its running jobs; claim at most
 -- min(free node slots, limit - running) with SKIP LOCKED in priority, scheduled_at, id order.
 -- Queues are visited round-robin from p_start so a busy queue cannot starve the others.
+-- Returns the claimed jobs, the node's free slots left ('free'), and for the queues that had
+-- jobs waiting, their headroom left ('room', at most 'free') and their limits ('cap', at most
+-- p_capacity): the claiming process paces its next claim with them.
 CREATE OR REPLACE FUNCTION jobs_claim(
   p_node text, p_capacity integer, p_queues text[], p_start integer)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -33,6 +36,8 @@ DECLARE
   v_count integer;
   v_claimed jsonb := '[]'::jsonb;
   v_contended boolean := false;
+  v_room integer := 0;
+  v_cap integer := 0;
 BEGIN
   -- A claim lost in a server crash only makes its jobs available again (and a worker's
   -- outcome for one then fails its ownership check): it need not wait for the disk.
@@ -40,7 +45,8 @@ BEGIN
   SELECT p_capacity - count(*) INTO v_free FROM jobs_job
    WHERE state = 'executing' AND attempted_by[1] = p_node;
   IF v_free <= 0 OR v_n = 0 THEN
-    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false, 'free', greatest(v_free, 0));
+    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false, 'free', greatest(v_free, 0),
+                              'room', greatest(v_free, 0), 'cap', p_capacity);
   END IF;
   FOR i IN 0 .. v_n - 1 LOOP
     v_name := p_queues[((p_start + i) % v_n) + 1];
@@ -54,6 +60,7 @@ BEGIN
       CONTINUE;
     END IF;
     SELECT count(*) INTO v_running FROM jobs_job WHERE state = 'executing' AND queue = v_name;
+    v_cap := v_cap + v_limit;
     v_take := least(v_free, v_limit - v_running);
     CONTINUE WHEN v_take <= 0;
     WITH picked AS (
@@ -75,9 +82,13 @@ BEGIN
       INTO v_batch, v_count FROM claimed c;
     v_claimed := v_claimed || v_batch;
     v_free := v_free - v_count;
+    v_room := v_room + greatest(0, v_limit - v_running - v_count);
     EXIT WHEN v_free <= 0;
   END LOOP;
-  RETURN jsonb_build_object('jobs', v_claimed, 'contended', v_contended, 'free', v_free);
+  RETURN jsonb_build_object(
+    'jobs', v_claimed, 'contended', v_contended, 'free', v_free,
+    'room', CASE WHEN v_cap = 0 THEN v_free ELSE least(v_free, v_room) END,
+    'cap', CASE WHEN v_cap = 0 THEN p_capacity ELSE least(p_capacity, v_cap) END);
 END $$;
 """
 

@@ -28,8 +28,7 @@ from workflows.jobs.queues import (
     scale_queue,
     sync_queues,
 )
-
-UNFINISHED = ("available", "scheduled", "retryable", "executing")
+from workflows.jobs.states import UNFINISHED_STATES
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
@@ -169,7 +168,7 @@ class Command(BaseCommand):
             count = services.jobs_cancel(ids=ids)
         elif queue or worker:
             count = services.jobs_cancel(
-                queryset=self._filtered(states=UNFINISHED, queue=queue, worker=worker)
+                queryset=self._filtered(states=UNFINISHED_STATES, queue=queue, worker=worker)
             )
         else:
             raise CommandError("give job ids, or --queue/--worker to cancel their unfinished jobs")
