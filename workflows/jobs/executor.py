@@ -259,7 +259,7 @@ def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = F
     params = {
         **attempt_key(job, node),
         "delay": outcome.delay,
-        "error": error_entry(job.attempt, outcome.error),
+        "error": error_entry(job.attempt, outcome.error) if outcome.error else "[]",
         "commit": "on" if in_transaction else "off",
     }
     statement = _STATEMENTS[outcome.kind]

@@ -33,17 +33,32 @@ def job_from_row(row) -> Any:
 _CLAIM_TIME_FIELDS = ("scheduled_at", "attempted_at", "inserted_at")
 
 
+_UNCLAIMED_FIELDS = {
+    "completed_at": None,
+    "discarded_at": None,
+    "cancelled_at": None,
+    "uniq_key": None,
+    "uniq_window": None,
+    "uniq_states": 0,
+}
+
+
 def job_from_claim(data: dict[str, Any], node: str) -> Any:
-    """A Job from one element of jobs_claim()'s jsonb result."""
+    """A Job from one element of jobs_claim()'s jsonb result, as Model.from_db would build
+    it but without running Model.__init__ per job: every concrete field is set here."""
+    from django.db.models.base import ModelState
+
     from workflows.jobs.models import Job
 
-    fields = dict(data)
+    job = Job.__new__(Job)
+    job.__dict__.update(_UNCLAIMED_FIELDS)
+    job.__dict__.update(data)
     for name in _CLAIM_TIME_FIELDS:
-        if fields.get(name):
-            fields[name] = datetime.fromisoformat(fields[name])
-    job = Job(state="executing", attempted_by=[node], **fields)
-    job._state.adding = False
-    job.conflict = False
+        if job.__dict__.get(name):
+            job.__dict__[name] = datetime.fromisoformat(job.__dict__[name])
+    job.state, job.attempted_by, job.conflict = "executing", [node], False
+    job._state = ModelState()
+    job._state.adding, job._state.db = False, "default"
     return job
 
 

@@ -44,26 +44,35 @@ class RunningRegistry:
     def __init__(self, slots: int):
         self._slots = slots
         self._array = _FORK.Array(ctypes.c_longlong, slots * _FIELDS)
-        self._own_started_ms: int | None = None
+        # Per process (these attributes are copied, not shared, at fork): its own slot, kept
+        # from job to job so entering and leaving touch one row, not the whole table.
+        self._own_pid: int | None = None
+        self._own_started_ms = 0
+        self._own_slot: int | None = None
+
+    def _find_slot(self, data, pid: int) -> int:
+        if self._own_slot is not None and data[self._own_slot * _FIELDS] in (0, pid):
+            return self._own_slot
+        free = None
+        for slot in range(self._slots):
+            owner = data[slot * _FIELDS]
+            if owner == pid:
+                return slot
+            if free is None and owner == 0:
+                free = slot
+        if free is None:
+            raise RuntimeError("the running-job registry is full")
+        return free
 
     def enter(self, job_id: int, attempt: int, hard_deadline_ms: int) -> None:
         pid = os.getpid()
-        if self._own_started_ms is None or getattr(self, "_own_pid", None) != pid:
-            self._own_pid = pid
+        if self._own_pid != pid:
+            self._own_pid, self._own_slot = pid, None
             self._own_started_ms = process_started_ms(pid)
         with self._array.get_lock():
-            data = self._array
-            free = None
-            for slot in range(self._slots):
-                base = slot * _FIELDS
-                if data[base] == pid:
-                    free = slot
-                    break
-                if free is None and data[base] == 0:
-                    free = slot
-            if free is None:
-                raise RuntimeError("the running-job registry is full")
-            base = free * _FIELDS
+            data = self._array.get_obj()  # the raw array: the lock is already held
+            slot = self._own_slot = self._find_slot(data, pid)
+            base = slot * _FIELDS
             data[base : base + _FIELDS] = [
                 pid,
                 job_id,
@@ -75,10 +84,12 @@ class RunningRegistry:
     def leave(self) -> None:
         pid = os.getpid()
         with self._array.get_lock():
-            for slot in range(self._slots):
+            data = self._array.get_obj()
+            slots = [self._own_slot] if self._own_slot is not None else range(self._slots)
+            for slot in slots:
                 base = slot * _FIELDS
-                if self._array[base] == pid:
-                    self._array[base : base + _FIELDS] = [0] * _FIELDS
+                if data[base] == pid:
+                    data[base : base + _FIELDS] = [0] * _FIELDS
 
     def clear(self, entry: RunningJob) -> None:
         with self._array.get_lock():
