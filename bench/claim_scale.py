@@ -9,7 +9,7 @@ over the last 14 days), plus one executing job per queue owned by another node (
 checks count something). Then VACUUM ANALYZE (the state autovacuum keeps it in).
 
 Each measurement is one call of the engine's claim function exactly as the broker issues it
-(node, capacity 8 = 4 workers + prefetch 4, the five queues, a rotating start) in its own
+(node, room for 8 jobs, the five queues, a rotating start) in its own
 transaction, ROLLED BACK afterwards so the available pool and the table stay the same for every
 call. Times are client round trips (loopback) of the SELECT, medians over --claims calls after
 20 warm-up calls. Target: the 1,000,000-row median within 2x of the 1,000-row one.

@@ -1,5 +1,5 @@
 """Memory of a whole `manage.py qcluster` process tree with default settings (all five queues at
-their default limits, 4 worker processes, prefetch 4), idle and while draining no-op jobs.
+their default limits, 4 worker processes, prefetch 12), idle and while draining no-op jobs.
 
     .venv/bin/python bench/memory.py [--jobs 10000] [--runs 3]
 

@@ -2,9 +2,9 @@
 with stock django-q2 (ORM broker), procrastinate 3.10 and pgbench's simple-update ceiling, all on
 the same PostgreSQL server.
 
-    .venv/bin/python bench/throughput.py --engine 8:32 \
+    .venv/bin/python bench/throughput.py --engine 4:12 --engine 8:24 --djangoq-lean \
         --engine-queues medical_workflow=10,lgpd_analysis=5,compliance_check=3,email=5,default=100
-                                                         # the comparison (about 10 minutes)
+                                                   # the comparison (3-10 minutes)
     .venv/bin/python bench/throughput.py --sweep --jobs 6000 --runs 2   # engine settings sweep
     .venv/bin/python bench/throughput.py --only engine --engine 8:16 --profile
 
@@ -567,7 +567,7 @@ def main() -> None:
         action="append",
         default=[],
         help="extra engine configs CONCURRENCY:PREFETCH (e.g. 8:16); the "
-        "default config (4 workers, prefetch = workers) always runs",
+        "default config (settings as shipped: 4 workers, prefetch 12) always runs",
     )
     parser.add_argument(
         "--no-default",
@@ -640,7 +640,7 @@ def main() -> None:
                 configs.append((f"{concurrency}:{prefetch}", concurrency, prefetch, wide))
     elif "engine" in systems:
         if not args.no_default:
-            configs.append(("default (4 workers, prefetch 4)", None, None, None))
+            configs.append(("default settings (4 workers, prefetch 12)", None, None, None))
         for text in args.engine:
             concurrency, prefetch = parse_config(text)
             configs.append(
