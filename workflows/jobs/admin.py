@@ -16,6 +16,19 @@ from workflows.jobs.queues import check_queue, pause_queue, resume_queue, scale_
 from workflows.jobs.worker import registered_workers
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows the engine owns: shown, never added, edited or deleted through the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class QueueFilter(admin.SimpleListFilter):
     title = "queue"
     parameter_name = "queue"
@@ -44,7 +57,7 @@ def _pretty_json(value) -> str:
     )
 
 
-class ReadOnlyJobAdmin(admin.ModelAdmin):
+class ReadOnlyJobAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "worker_name",
@@ -103,15 +116,6 @@ class ReadOnlyJobAdmin(admin.ModelAdmin):
             "<div class='jobs-error'><strong>attempt {} at {}</strong><pre>{}</pre></div>",
             ((e.get("attempt"), e.get("at"), e.get("error")) for e in job.errors),
         )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("jobs.retry_job")
@@ -227,7 +231,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(ViewOnlyAdmin):
     list_display = ("name", "host", "pid", "concurrency", "started_at", "heartbeat_at", "stopping")
     readonly_fields = (
         "name",
@@ -239,12 +243,3 @@ class NodeAdmin(admin.ModelAdmin):
         "heartbeat_at",
         "stopping",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
