@@ -132,6 +132,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
 def run_system() -> int:
     setup()
     was_running = embedded_running()
+    run(*manage("ensure_database"))
     run(*manage("migrate", "--noinput"))
     run(*manage("seed_demo"))
     port = os.environ.get("PORT", "8000")

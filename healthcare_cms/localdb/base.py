@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from django.db.backends.postgresql import base as postgresql
-from psycopg import sql
 
 from healthcare_cms.localdb import server
+from healthcare_cms.localdb.provision import create_database_if_missing
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
@@ -27,16 +25,6 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         except postgresql.Database.OperationalError as exc:
             if "does not exist" not in str(exc) or conn_params.get("dbname") == "postgres":
                 raise
-            self._create_database(conn_params)
+            # The project database is created on first use, like the server itself.
+            create_database_if_missing(conn_params)
             return super().get_new_connection(conn_params)
-
-    def _create_database(self, conn_params) -> None:
-        """The project database is created on first use, like the server itself."""
-        name = conn_params["dbname"]
-        admin_params = {**conn_params, "dbname": "postgres"}
-        with postgresql.Database.connect(**admin_params, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            # Another process may create it first: that is as good.
-            if not exists:
-                with contextlib.suppress(postgresql.Database.errors.DuplicateDatabase):
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
