@@ -90,3 +90,23 @@ def test_a_job_past_its_timeout_is_stopped_and_retried(clusters, executions):
     starts = executions("start")
     assert [row["attempt"] for row in starts] == [1, 2]
     assert [row["attempt"] for row in executions("done")] == [2]
+
+
+def test_an_idle_node_finds_a_job_whose_notification_was_lost_within_a_second(clusters):
+    from django.db import connection
+
+    clusters.start(concurrency=1).wait_ready()
+    warm = RecordingWorker.enqueue({"warm": True})
+    wait_until(lambda: Job.objects.get(pk=warm.pk).state == "completed", timeout=30)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Triggers do not fire for this transaction: the insert sends no NOTIFY.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        silent = RecordingWorker.enqueue({"silent": True})
+        cursor.execute("SELECT clock_timestamp()")
+        (committing_at,) = cursor.fetchone()
+
+    wait_until(lambda: Job.objects.get(pk=silent.pk).state == "completed", timeout=30)
+    silent.refresh_from_db()
+    waited = (silent.attempted_at - committing_at).total_seconds()
+    assert waited < 1.5, f"picked up by polling after {waited:.2f} s"
