@@ -143,7 +143,7 @@ JOBS = {
     # Worker processes per `qcluster` node; queue limits cap running jobs across all nodes.
     "node_concurrency": env.int("JOBS_NODE_CONCURRENCY", default=4),
     "prefetch": env.int("JOBS_PREFETCH", default=None),
-    "poll_interval_seconds": env.float("JOBS_POLL_INTERVAL_SECONDS", default=1.0),
+    "poll_interval_seconds": env.float("JOBS_POLL_INTERVAL_SECONDS", default=0.5),
     "heartbeat_interval_seconds": env.float("JOBS_HEARTBEAT_INTERVAL_SECONDS", default=5.0),
     "node_dead_after_seconds": env.float("JOBS_NODE_DEAD_AFTER_SECONDS", default=30.0),
     "rescue_after_seconds": env.float("JOBS_RESCUE_AFTER_SECONDS", default=1800.0),

@@ -14,7 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "queues": {"default": {"limit": 10}},
     "node_concurrency": 4,
     "prefetch": None,  # None: three times node_concurrency
-    "poll_interval_seconds": 1.0,
+    "poll_interval_seconds": 0.5,
     "heartbeat_interval_seconds": 5.0,
     "node_dead_after_seconds": 30.0,
     "rescue_after_seconds": 1800.0,
@@ -79,8 +79,8 @@ def jobs_settings() -> JobsSettings:
     raw = {**DEFAULTS, **getattr(settings, "JOBS", {})}
     raw["prune_after_seconds"] = {**DEFAULTS["prune_after_seconds"], **raw["prune_after_seconds"]}
     if raw["prefetch"] is None:
-        # Measured best on 2 cores (docs/benchmarks.md): claims come in batches and workers
-        # never wait for one; prefetched jobs are released if no worker starts them in 5 s.
+        # Measured on 2 cores (docs/benchmarks.md, settings sweep): claims come in batches and
+        # workers never wait for one; prefetched jobs are released if no worker starts them in 5 s.
         raw["prefetch"] = 3 * raw["node_concurrency"]
     known = JobsSettings.__dataclass_fields__
     return JobsSettings(**{key: value for key, value in raw.items() if key in known})
