@@ -58,6 +58,8 @@ def test_insert_all_inserts_ten_thousand_jobs_in_order():
         (lambda: RecordingWorker.new({1: "x"}), "keys must be strings"),
         (lambda: RecordingWorker.new({"x": float("nan")}), "JSON cannot hold"),
         (lambda: RecordingWorker.new({"x": "a\x00b"}), "NUL"),
+        (lambda: RecordingWorker.new({"x": 3.755848848566637e16}), "gives back as an integer"),
+        (lambda: RecordingWorker.new({}, meta={"x": [-1e300]}), "gives back as an integer"),
         (lambda: RecordingWorker.new({}, priority=10), "priority must be"),
         (lambda: RecordingWorker.new({}, priority=-1), "priority must be"),
         (lambda: RecordingWorker.new({}, max_attempts=0), "max_attempts must be"),

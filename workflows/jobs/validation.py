@@ -10,6 +10,9 @@ from typing import Any
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.unique import Unique
 
+# Python writes floats from 1e16 up in exponent form; jsonb stores them as exact decimals.
+JSONB_FLOAT_LIMIT = 1e16
+
 
 class JobValidationError(ValueError):
     """A job cannot be built or inserted as given; the message names the field and the fix."""
@@ -22,7 +25,16 @@ def _json_problem(value: Any, path: str) -> str | None:
     if isinstance(value, int):
         return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"{path} is {value!r}, which JSON cannot hold"
+        if not math.isfinite(value):
+            return f"{path} is {value!r}, which JSON cannot hold"
+        if abs(value) >= JSONB_FLOAT_LIMIT:
+            # jsonb keeps numbers as decimals and prints 3.755848848566637e+16 back as the
+            # integer 37558488485666370: a different number, and an int.
+            return (
+                f"{path} is the float {value!r}, which PostgreSQL's jsonb gives back as an "
+                f"integer (floats of 1e16 or more); pass an int or a string"
+            )
+        return None
     if isinstance(value, str):
         if "\x00" in value:
             return f"{path} contains a NUL character, which PostgreSQL's jsonb cannot store"
