@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from compliance import audits, health, reports, retention
@@ -9,12 +11,25 @@ from compliance.emails import NothingToSend, UnknownEmailType
 from workflows.jobs import Discard, Job, Worker
 
 
-def _slot(job: Job):
-    """The cron slot a scheduled job stands for (its run time when inserted by hand)."""
-    from datetime import datetime
+class BadCronSlot(ValueError):
+    """meta.cron_slot is not an ISO 8601 date-time with a time zone."""
 
+
+def _slot(job: Job) -> datetime:
+    """The cron slot a scheduled job stands for (its run time when inserted by hand)."""
     slot = (job.meta or {}).get("cron_slot")
-    return datetime.fromisoformat(slot) if slot else timezone.now()
+    if slot is None:
+        return timezone.now()
+    try:
+        moment = datetime.fromisoformat(slot) if isinstance(slot, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadCronSlot(
+            f"meta.cron_slot must be an ISO 8601 date-time with a time zone "
+            f"(e.g. 2026-11-29T03:00:00+00:00); got {str(slot)[:40]!r}."
+        )
+    return moment
 
 
 class LGPDRetentionWorker(Worker):
@@ -41,7 +56,11 @@ class ComplianceAuditWorker(Worker):
         return 30 * 60
 
     def perform(self, job: Job):
-        audits.compliance_audit_run(now=_slot(job))
+        try:
+            now = _slot(job)
+        except BadCronSlot as exc:
+            return Discard(str(exc))
+        audits.compliance_audit_run(now=now)
 
 
 class EmailWorker(Worker):
@@ -83,7 +102,11 @@ class WeeklyReportWorker(Worker):
     max_attempts = 3
 
     def perform(self, job: Job):
-        reports.weekly_report(ending=_slot(job))
+        try:
+            ending = _slot(job)
+        except BadCronSlot as exc:
+            return Discard(str(exc))
+        reports.weekly_report(ending=ending)
 
 
 class MonthlyAuditWorker(Worker):
@@ -91,4 +114,8 @@ class MonthlyAuditWorker(Worker):
     max_attempts = 3
 
     def perform(self, job: Job):
-        reports.monthly_audit(ending=_slot(job))
+        try:
+            ending = _slot(job)
+        except BadCronSlot as exc:
+            return Discard(str(exc))
+        reports.monthly_audit(ending=ending)
