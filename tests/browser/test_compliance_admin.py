@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from compliance.models import AuditLog
+from tests.browser.admin_ui import result_rows, run_action
 from tests.factories import AuditLogFactory, PostFactory
 
 pytestmark = pytest.mark.browser
@@ -61,3 +62,96 @@ def test_dpo_reads_the_audit_log_but_cannot_add_or_change_it(page, make_user, lo
 
     response = page.goto("/admin/compliance/auditlog/add/")
     assert response is not None and response.status == 403
+
+
+def test_a_medical_reviewer_sees_why_a_post_was_blocked(page, make_user, login):
+    from healthcare_cms.content.services import post_create
+    from workflows.jobs.testing import drain_queue
+
+    author = make_user("author")
+    post = post_create(
+        author=author,
+        title="Skin care",
+        body="MÉDICO: Dr. Bruno Lima, CRM/RJ 654321. O melhor dermatologista do Brasil! "
+        "Primeira consulta grátis.",
+        medical_category="dermatology",
+    )
+    drain_queue("medical_workflow")
+    login(make_user("medical_reviewer"))
+
+    page.goto(f"/admin/content/post/{post.pk}/change/")
+    cfm_row = page.locator("#stage_results-group tr", has_text="CFM validation")
+    expect(cfm_row).to_contain_text("Blocked")
+    expect(cfm_row).to_contain_text("2.336/2023")  # the reasons, with their legal reference
+    expect(cfm_row).to_contain_text("superlative_title")
+    expect(cfm_row).to_contain_text("cfm 1.")
+    expect(cfm_row).not_to_contain_text("melhor dermatologista")  # offsets, never the text
+
+
+def test_dpo_and_operations_see_alerts_and_acknowledge_them(page, make_user, login):
+    from compliance.alerts import alert_raise
+    from compliance.models import Alert
+
+    alert = alert_raise(
+        kind="security",
+        code="unaudited_access",
+        summary="A read of patient data has no audit entry",
+        severity="critical",
+    )
+    dpo = make_user("dpo")
+    login(dpo)
+    page.goto("/admin/compliance/alert/")
+    expect(result_rows(page)).to_have_count(1)
+    expect(result_rows(page)).to_contain_text("A read of patient data has no audit entry")
+    run_action(page, "Acknowledge selected alerts", str(alert.pk))
+    expect(page.locator(".messagelist .success")).to_have_text("1 alert(s) acknowledged.")
+    alert = Alert.objects.get(pk=alert.pk)
+    assert alert.acknowledged_by_id == dpo.pk and alert.acknowledged_at is not None
+
+    page.context.clear_cookies()
+    login(make_user("operations"))
+    page.goto("/admin/compliance/alert/")
+    expect(result_rows(page)).to_contain_text("A read of patient data has no audit entry")
+
+
+def test_an_author_cannot_open_alerts_or_health_results(page, make_user, login):
+    login(make_user("author"))
+    for path in ("/admin/compliance/alert/", "/admin/compliance/healthcheckresult/"):
+        response = page.goto(path)
+        assert response.status == 403, path
+
+
+def test_the_dpo_changes_a_retention_period_but_cannot_add_or_delete_policies(
+    page, make_user, login
+):
+    from compliance.models import RetentionPolicy
+
+    # The defaults come from a data migration, which a transactional test's flush removes.
+    policy, _ = RetentionPolicy.objects.get_or_create(
+        key="inactive_users",
+        defaults={"retention_days": 5 * 365, "legal_basis": "Policy choice: LGPD art. 15 I."},
+    )
+    login(make_user("dpo"))
+    page.goto("/admin/compliance/retentionpolicy/")
+    expect(page.locator("a[href$='/retentionpolicy/add/']")).to_have_count(0)
+    page.goto(f"/admin/compliance/retentionpolicy/{policy.pk}/change/")
+    expect(page.locator("#content-main")).to_contain_text(policy.legal_basis[:40])
+    page.fill("input[name=retention_days]", str(policy.retention_days + 365))
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    assert RetentionPolicy.objects.get(pk=policy.pk).retention_days == policy.retention_days + 365
+    expect(page.locator(".deletelink")).to_have_count(0)
+
+
+def test_operations_sees_the_latest_health_check_results(page, make_user, login):
+    from compliance.models import HealthCheckResult
+
+    HealthCheckResult.objects.create(name="database", ok=True, latency_ms=3, detail="")
+    HealthCheckResult.objects.create(
+        name="regulator_api", ok=False, latency_ms=5000, detail="timed out after 5 s"
+    )
+    login(make_user("operations"))
+    page.goto("/admin/compliance/healthcheckresult/")
+    expect(result_rows(page)).to_have_count(2)
+    expect(result_rows(page).first).to_contain_text("regulator_api")
+    expect(result_rows(page).first).to_contain_text("timed out after 5 s")

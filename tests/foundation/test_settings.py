@@ -1,6 +1,7 @@
 """Configuration from the environment: production is strict, bad values stop start-up clearly."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -97,3 +98,28 @@ def test_queue_limits_come_from_the_environment_with_the_spec_defaults(monkeypat
     monkeypatch.setenv("JOBS_QUEUES", "default=0")
     with pytest.raises(ImproperlyConfigured, match="JOBS_QUEUES entry 'default=0'"):
         config.queue_limits(environ.Env())
+
+
+def test_debug_is_off_unless_asked_for():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
+    code = "from django.conf import settings; print('DEBUG', settings.DEBUG)"
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+
+
+def _settings_read_from_the_environment() -> set[str]:
+    pattern = re.compile(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"|environ\.get\("([A-Z][A-Z0-9_]+)"')
+    names = set()
+    for path in [*PROJECT_ROOT.joinpath("healthcare_cms").rglob("*.py")]:
+        for match in pattern.finditer(path.read_text()):
+            names.add(match.group(1) or match.group(2))
+    return names
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    names = _settings_read_from_the_environment()
+    assert {"DATABASE_URL", "SECRET_KEY", "EMAIL_URL", "SENTRY_DSN", "JOBS_QUEUES"} <= names
+    example = PROJECT_ROOT.joinpath(".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert names - listed == set(), "settings read from the environment but not in .env.example"

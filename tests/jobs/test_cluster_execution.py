@@ -31,6 +31,8 @@ def test_two_clusters_drain_two_thousand_jobs_each_performed_exactly_once(cluste
     done = executions("done")
     assert len(done) == 2000
     assert sorted(row["job_id"] for row in done) == sorted(job.pk for job in jobs)
+    # "start" is written on its own connection before perform: perform was called once per job.
+    assert sorted(row["job_id"] for row in executions("start")) == sorted(job.pk for job in jobs)
     nodes = {attempted_by[0] for attempted_by in Job.objects.values_list("attempted_by", flat=True)}
     assert len(nodes) == 2, "both clusters took part"
     assert first.process.poll() is None and second.process.poll() is None
@@ -46,10 +48,10 @@ def test_priority_order_holds_within_a_queue(clusters, executions):
 
 
 def test_a_scheduled_job_does_not_run_before_its_time(clusters, executions):
+    clusters.start(concurrency=1).wait_ready()
     at = timezone.now() + timedelta(seconds=3)
     job = RecordingWorker.enqueue({"scheduled": True}, scheduled_at=at)
     assert job.state == "scheduled"
-    clusters.start(concurrency=1)
     wait_until(lambda: executions("start"), timeout=30, message="the scheduled job to start")
     assert executions("start")[0]["started"] >= at
 

@@ -106,3 +106,26 @@ def test_dead_lists_dead_letters_with_their_last_error():
     assert "FailingWorker" in line and "3/3" in line and "RuntimeError" in line
     assert "529.982.247-25" not in output
     assert jobs("dead", "--queue", "email") == "no dead letters\n"
+
+
+def test_retry_every_dead_letter_of_one_queue():
+    in_email = FailingWorker.enqueue({"n": 1}, queue="email")
+    in_default = FailingWorker.enqueue({"n": 2})
+    drain_queue("email", with_scheduled=True)
+    drain_queue("default", with_scheduled=True)
+    assert jobs("retry", "--discarded", "--queue", "email") == "retried 1 job(s)\n"
+    assert Job.objects.get(pk=in_email.pk).state == "available"
+    assert Job.objects.get(pk=in_default.pk).state == "discarded"
+
+
+def test_prune_deletes_finished_jobs_past_their_age_now():
+    old, recent = RecordingWorker.enqueue({"n": 1}), RecordingWorker.enqueue({"n": 2})
+    Job.objects.filter(pk=old.pk).update(
+        state="completed", completed_at=timezone.now() - timedelta(days=8)
+    )
+    Job.objects.filter(pk=recent.pk).update(
+        state="completed", completed_at=timezone.now() - timedelta(days=1)
+    )
+    assert jobs("prune").startswith("pruned 1 job(s)")
+    assert not Job.objects.filter(pk=old.pk).exists()
+    assert Job.objects.filter(pk=recent.pk).exists()

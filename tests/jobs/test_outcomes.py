@@ -1,5 +1,7 @@
 """What perform returns decides the outcome (run in-process through the real execution path)."""
 
+import sys
+
 import pytest
 from django.db import connection
 
@@ -110,20 +112,35 @@ def test_a_job_snoozed_twice_still_has_all_its_attempts():
     assert job.meta["snoozed"] == 2
 
 
-def test_a_row_naming_an_unknown_worker_is_discarded_without_importing_it():
+def _row_naming(worker_path: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, "
             "max_attempts, priority, scheduled_at, inserted_at, uniq_states) VALUES "
-            "('available', 'default', 'os.system', %s, '{}', '{}', '[]', 0, 5, 0, "
+            "('available', 'default', %s, %s, '{}', '{}', '[]', 0, 5, 0, "
             "now(), now(), 0) RETURNING id",
-            ['{"cmd": "true"}'],
+            [worker_path, '{"cmd": "true"}'],
         )
-        (job_id,) = cursor.fetchone()
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "worker_path",
+    [
+        "os.system",  # exists, not a Worker
+        "no_such_package.workers.GhostWorker",  # does not exist
+        "tests.support.tripwire.Tripwire",  # a Worker subclass in a module nobody loaded
+    ],
+)
+def test_a_row_naming_an_unknown_worker_is_discarded_without_importing_it(worker_path):
+    assert "tests.support.tripwire" not in sys.modules
+    job_id = _row_naming(worker_path)
     assert drain_queue("default")["discard"] == 1
     job = Job.objects.get(pk=job_id)
     assert job.state == "discarded"
-    assert "Unknown worker 'os.system'" in job.errors[0]["error"]
+    assert f"Unknown worker {worker_path!r}" in job.errors[0]["error"]
+    assert "no Worker subclass is registered under that name" in job.errors[0]["error"]
+    assert "tests.support.tripwire" not in sys.modules
 
 
 def test_retry_job_puts_a_dead_letter_back_with_another_attempt():

@@ -91,3 +91,19 @@ def test_drain_queue_leaves_scheduled_jobs_unless_asked():
     EchoWorker.enqueue({}, schedule_in=3600)
     assert drain_queue("default")["success"] == 0
     assert drain_queue("default", with_scheduled=True)["success"] == 1
+
+
+def test_the_testing_setting_chooses_the_mode_and_the_context_manager_overrides_it(
+    settings, executions
+):
+    settings.JOBS = {**settings.JOBS, "testing": "inline"}
+    ran = RecordingWorker.enqueue({"n": 1})
+    assert ran.state == "completed"
+    assert [row["job_id"] for row in executions("done")] == [ran.pk]
+    with testing_mode("manual"):
+        kept = RecordingWorker.enqueue({"n": 2})
+    assert Job.objects.get(pk=kept.pk).state == "available"
+
+    settings.JOBS = {**settings.JOBS, "testing": "manual"}
+    assert Job.objects.get(pk=RecordingWorker.enqueue({"n": 3}).pk).state == "available"
+    assert len(executions("done")) == 1

@@ -70,6 +70,25 @@ class TestInsert:
         assert other.conflict is False
         assert Job.objects.count() == 2
 
+    def test_fields_choose_what_makes_a_duplicate(self):
+        by_worker = Unique(period=60, fields=("worker",))
+        first = RecordingWorker.enqueue({"n": 1}, unique=by_worker)
+        same_worker = RecordingWorker.enqueue({"n": 2}, queue="email", unique=by_worker)
+        assert same_worker.conflict is True and same_worker.pk == first.pk
+
+        by_meta = Unique(period=60, fields=("worker", "meta"))
+        tagged = RecordingWorker.enqueue({"n": 1}, meta={"source": "a"}, unique=by_meta)
+        other_args = RecordingWorker.enqueue({"n": 9}, meta={"source": "a"}, unique=by_meta)
+        other_meta = RecordingWorker.enqueue({"n": 1}, meta={"source": "b"}, unique=by_meta)
+        assert other_args.conflict is True and other_args.pk == tagged.pk
+        assert other_meta.conflict is False
+
+        by_args = Unique(period=60, fields=("args", "queue", "worker"))
+        RecordingWorker.enqueue({"n": 5}, unique=by_args)
+        elsewhere = RecordingWorker.enqueue({"n": 5}, queue="email", unique=by_args)
+        assert elsewhere.conflict is False
+        assert Job.objects.count() == 5
+
     def test_a_completed_job_counts_by_default(self):
         RecordingWorker.enqueue({"n": 1}, unique=Unique(period=None))
         drain_queue("default")

@@ -9,6 +9,7 @@ from healthcare_cms.content.models import Post
 from healthcare_cms.content.services import post_create, post_update
 from healthcare_cms.privacy.identifiers import cpf_generate
 from tests.factories import UserFactory
+from workflows.analyzers import analyzer_info
 from workflows.jobs import Job, insert
 from workflows.jobs.testing import assert_enqueued, drain_queue, perform_job, refute_enqueued
 from workflows.medical.models import StageResult
@@ -61,6 +62,11 @@ def test_a_clean_medical_post_passes_all_three_stages_and_is_approved():
         ("s31_claims_extraction", "passed"),
         ("s41_cfm_validation", "passed"),
     ]
+    manifest = {name: analyzer_info(name) for name in ("lgpd", "claims", "cfm")}
+    for result in StageResult.objects.filter(post=post):
+        info = manifest[result.analyzer]
+        assert result.analyzer_version == info["version"] and len(info["sha256"]) == 64
+        assert result.analyzer_sha256 == info["sha256"] and result.content_version == 1
 
 
 def test_the_product_spec_example_scores_85():
@@ -137,14 +143,24 @@ def test_an_unknown_stage_is_discarded_with_a_clear_reason():
     assert "unknown stage 's99_magic'" in job.errors[0]["error"]
 
 
-def test_content_that_cannot_be_analysed_is_discarded_and_goes_to_review():
-    post = _create("x" * (2 * 1024 * 1024), title="Huge")
+@pytest.mark.parametrize(
+    ("title", "body", "problem"),
+    [
+        ("Huge", "x" * (2 * 1024 * 1024), "over the"),
+        ("   ", "\n\t ", "empty"),
+    ],
+)
+def test_content_that_cannot_be_analysed_is_discarded_and_goes_to_review(title, body, problem):
+    post = _create(body, title=title)
     counts = drain_queue("medical_workflow")
     assert counts["discard"] == 1
     post.refresh_from_db()
     assert post.workflow_status == "needs_review"
     result = StageResult.objects.get(post=post)
     assert result.outcome == "error" and "cannot be analysed" in result.reasons[0]
+    assert problem in result.reasons[0]
+    job = Job.objects.get(args__stage="s21_lgpd_analysis")
+    assert job.state == "discarded" and "cannot be analysed" in job.errors[0]["error"]
 
 
 def test_an_analyzer_stopped_by_its_sandbox_fails_closed(monkeypatch):
