@@ -110,3 +110,31 @@ def test_dead_letters_list_the_discarded_job_with_its_last_error_and_retry_it(
     assert dead_job.state == "available"
     waiting.refresh_from_db()
     assert waiting.state == "available"
+
+
+def test_job_list_filters_by_queue_worker_and_priority(page, dead_job, operator):
+    urgent_email = RecordingWorker.enqueue({"n": 1}, queue="email", priority=0)
+    low_email = RecordingWorker.enqueue({"n": 2}, queue="email", priority=7)
+
+    def shown_ids() -> set[str]:
+        boxes = page.locator("input[name=_selected_action]")
+        return {boxes.nth(i).get_attribute("value") for i in range(boxes.count())}
+
+    def pick(title: str, link: str) -> None:
+        panel = page.locator(f"#changelist-filter details[data-filter-title='{title}']")
+        panel.get_by_role("link", name=link, exact=True).click()
+        page.wait_for_load_state()
+
+    page.goto("/admin/jobs/job/")
+    expect(result_rows(page)).to_have_count(3)
+    pick("queue", "email")
+    expect(result_rows(page)).to_have_count(2)
+    assert shown_ids() == {str(urgent_email.pk), str(low_email.pk)}
+    pick("priority", "7")
+    expect(result_rows(page)).to_have_count(1)
+    assert shown_ids() == {str(low_email.pk)}
+
+    page.goto("/admin/jobs/job/")
+    pick("worker", "FailingWorker")
+    expect(result_rows(page)).to_have_count(1)
+    assert shown_ids() == {str(dead_job.pk)}
