@@ -129,3 +129,21 @@ def test_prune_deletes_finished_jobs_past_their_age_now():
     assert jobs("prune").startswith("pruned 1 job(s)")
     assert not Job.objects.filter(pk=old.pk).exists()
     assert Job.objects.filter(pk=recent.pk).exists()
+
+
+def test_sync_creates_the_queues_and_cron_schedules_from_settings():
+    from django_q.models import Schedule
+
+    Queue.objects.all().delete()
+    Schedule.objects.all().delete()
+    output = jobs("sync")
+    assert output.startswith("synced 5 queue(s) and ")
+    assert set(Queue.objects.values_list("name", flat=True)) == {
+        "medical_workflow",
+        "lgpd_analysis",
+        "compliance_check",
+        "email",
+        "default",
+    }
+    assert output.endswith("and 5 cron schedule(s)\n"), "the product's five crontab entries"
+    assert Schedule.objects.filter(schedule_type=Schedule.CRON).count() == 5
