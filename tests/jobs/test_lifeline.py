@@ -2,7 +2,7 @@
 
 import os
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psutil
 import pytest
@@ -75,13 +75,16 @@ class TestRescue:
 
 @pytest.mark.cluster
 def test_a_sigkilled_cluster_s_job_is_rescued_by_another_node_and_completes(clusters, executions):
-    fast_lifeline = {"JOBS_NODE_DEAD_AFTER_SECONDS": "3"}
-    doomed = clusters.start(concurrency=1, env=fast_lifeline).wait_ready()
+    """With the shipped timing (heartbeat every 5 s, dead after 30 s of silence): within a
+    minute."""
+    shipped_timing = {"JOBS_HEARTBEAT_INTERVAL_SECONDS": "5"}  # the test default is 1 s
+    doomed = clusters.start(concurrency=1, env=shipped_timing).wait_ready()
     job = LongFirstAttemptWorker.enqueue({"sleep": 60})
     wait_until(
         lambda: executions("start"), timeout=30, message="the job to start on the first node"
     )
     tree = [doomed.pid, *(p.pid for p in psutil.Process(doomed.pid).children(recursive=True))]
+    killed_at = timezone.now()
     doomed.kill()
     doomed.wait(10)
     wait_until(
@@ -93,15 +96,17 @@ def test_a_sigkilled_cluster_s_job_is_rescued_by_another_node_and_completes(clus
         timeout=10,
         message="every process of the killed node to be gone",
     )
-    clusters.start(concurrency=1, env=fast_lifeline)
+    clusters.start(concurrency=1, env=shipped_timing)
     wait_until(
         lambda: Job.objects.get(pk=job.pk).state == "completed",
-        timeout=60,
+        timeout=90,
         message="the rescued job to complete on the other node",
     )
     job.refresh_from_db()
     assert job.attempt == 2
     assert "stopped heartbeating" in job.errors[0]["error"]
+    rescued_at = datetime.fromisoformat(job.errors[0]["at"])
+    assert (rescued_at - killed_at).total_seconds() < 60, "rescued within a minute"
     assert [row["attempt"] for row in executions("start")] == [1, 2]
     assert [row["attempt"] for row in executions("done")] == [2]
 
