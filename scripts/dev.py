@@ -98,11 +98,14 @@ def setup() -> None:
 
 
 def env_file_value(name: str) -> str:
+    """A setting as Django sees it: the environment first, then the .env file."""
+    if os.environ.get(name):
+        return os.environ[name]
     for line in ENV_FILE.read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and key.strip() == name:
             return value.strip()
-    return os.environ.get(name, "")
+    return ""
 
 
 def manage(*args: str) -> list[str]:
