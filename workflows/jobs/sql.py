@@ -52,9 +52,12 @@ BEGIN
     v_name := p_queues[((p_start + i) % v_n) + 1];
     SELECT q."limit", q.paused INTO v_limit, v_paused FROM jobs_queue q WHERE q.name = v_name;
     CONTINUE WHEN NOT FOUND OR v_paused;
-    -- An empty queue costs one index probe, not a lock and a count.
-    CONTINUE WHEN NOT EXISTS (
-      SELECT 1 FROM jobs_job WHERE state = 'available' AND queue = v_name);
+    -- An empty queue costs one index probe, not a lock and a count. Not NOT EXISTS: for it
+    -- the planner may pick a sequential scan that expects an early match and so reads the
+    -- whole table when the queue is empty; ORDER BY the claim index's columns keeps it there.
+    PERFORM 1 FROM jobs_job WHERE state = 'available' AND queue = v_name
+      ORDER BY priority, scheduled_at, id LIMIT 1;
+    CONTINUE WHEN NOT FOUND;
     IF NOT pg_try_advisory_xact_lock({LOCK_NAMESPACE}, hashtext('queue:' || v_name)) THEN
       v_contended := true;
       CONTINUE;
