@@ -1,6 +1,7 @@
 """Claim time against table size: SELECT jobs_claim(...) with 1,000 / 100,000 / 1,000,000 jobs.
 
     .venv/bin/python bench/claim_scale.py [--sizes 1000,100000,1000000] [--claims 300]
+    .venv/bin/python bench/claim_scale.py --compare-with d2ca74e   # jobs_claim() before 0006
 
 The table is filled with one INSERT ... SELECT generate_series per size, in mixed states spread
 over the five default queues: 2 % available (priorities 0-2, due in the past), 1 % scheduled
@@ -14,6 +15,10 @@ transaction, ROLLED BACK afterwards so the available pool and the table stay the
 call. Times are client round trips (loopback) of the SELECT, medians over --claims calls after
 20 warm-up calls. Target: the 1,000,000-row median within 2x of the 1,000-row one.
 
+Then the same calls again with a backlog in "default" (half its completed rows made available,
+~10 % of the table) while "email" has nothing waiting: a served queue with nothing waiting must
+cost an index probe, not a read of the table.
+
 EXPLAIN (ANALYZE, BUFFERS) plans of the claim's statements (the inner claim SELECT, and the two
 counts it makes) are printed for each size and saved in bench/results/claim_scale.json.
 """
@@ -21,6 +26,7 @@ counts it makes) are printed for each size and saved in bench/results/claim_scal
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,6 +92,14 @@ SELECT id FROM jobs_job
  ORDER BY priority, scheduled_at, id
  LIMIT 8
  FOR UPDATE SKIP LOCKED
+"""
+# A backlog in one queue (half its completed rows back to available: ~10 % of the table) while
+# another served queue has nothing waiting.
+BACKLOG_AND_EMPTY_QUEUE = """
+UPDATE jobs_job SET state = 'available', completed_at = NULL, attempt = 0, attempted_by = NULL
+ WHERE queue = 'default' AND state = 'completed' AND id % 2 = 0;
+UPDATE jobs_job SET state = 'completed', completed_at = now()
+ WHERE queue = 'email' AND state = 'available';
 """
 NODE_COUNT = (
     f"SELECT 8 - count(*) FROM jobs_job WHERE state = 'executing' AND attempted_by[1] = '{NODE}'"
@@ -164,13 +178,38 @@ def measure(conn, claims: int) -> dict:
     return {"ms": times, "claimed": counts}
 
 
+def claim_function_at(revision: str | None) -> str:
+    """The CREATE OR REPLACE of jobs_claim() as of a git revision (None: this checkout)."""
+    if revision is None:
+        from workflows.jobs import sql
+
+        return sql.CLAIM_FUNCTION
+    source = subprocess.run(
+        ["git", "show", f"{revision}:workflows/jobs/sql.py"],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    namespace: dict = {}
+    exec(compile(source, f"{revision}:workflows/jobs/sql.py", "exec"), namespace)
+    return namespace["CLAIM_FUNCTION"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--claims", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="leave the last fill in the table")
+    parser.add_argument(
+        "--compare-with",
+        metavar="GIT_REV",
+        help="also time the backlog + empty queue case with jobs_claim() as of GIT_REV",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
+    earlier_function = claim_function_at(args.compare_with) if args.compare_with else None
+    compared: dict[int, list[float]] = {}
 
     info = common.machine()
     common.print_machine(info)
@@ -187,8 +226,21 @@ def main() -> None:
                 "node_executing_count": explain(conn, NODE_COUNT),
                 "queue_executing_count": explain(conn, QUEUE_COUNT),
             }
+            # The same with a backlog in one queue and another served queue empty (its probe
+            # must not read the table); ANALYZE without VACUUM, as between autovacuum runs.
+            conn.execute(BACKLOG_AND_EMPTY_QUEUE)
+            conn.execute("ANALYZE jobs_job")
+            m_empty = measure(conn, args.claims)
+            if earlier_function:
+                conn.execute(earlier_function)
+                try:
+                    compared[n] = measure(conn, args.claims)["ms"]
+                finally:
+                    conn.execute(claim_function_at(None))
             results[n] = {
                 "fill_seconds": seconds,
+                "backlog_and_empty_median_ms": median(m_empty["ms"]),
+                "backlog_and_empty_p99_ms": percentile(m_empty["ms"], 0.99),
                 "states": states,
                 "median_ms": median(m["ms"]),
                 "p99_ms": percentile(m["ms"], 0.99),
@@ -202,7 +254,8 @@ def main() -> None:
             print(
                 f"  {n:>9,} rows (filled in {seconds:.1f} s, {results[n]['table_size']}): "
                 f"median {results[n]['median_ms']:.3f} ms, p99 {results[n]['p99_ms']:.3f} ms, "
-                f"{results[n]['jobs_per_claim']:.0f} jobs per claim",
+                f"{results[n]['jobs_per_claim']:.0f} jobs per claim; backlog + empty queue: median "
+                f"{results[n]['backlog_and_empty_median_ms']:.3f} ms",
                 flush=True,
             )
         if not args.keep:
@@ -226,6 +279,8 @@ def main() -> None:
                 fmt(r["p99_ms"], 3),
                 f"{ratio:.2f}x",
                 "met" if ratio <= 2 else "MISSED",
+                fmt(r["backlog_and_empty_median_ms"], 3),
+                fmt(r["backlog_and_empty_p99_ms"], 3),
             ]
         )
     print(
@@ -237,10 +292,42 @@ def main() -> None:
                 "p99 ms",
                 f"vs {sizes[0]:,}",
                 "within 2x",
+                "backlog + empty queue: median ms",
+                "p99 ms",
             ],
             rows,
         )
     )
+    if compared:
+        print(f"\nbacklog + empty queue, jobs_claim() as of {args.compare_with} vs this checkout:")
+        rows = [
+            [
+                f"{n:,}",
+                fmt(median(compared[n]), 3),
+                fmt(percentile(compared[n], 0.99), 3),
+                fmt(results[n]["backlog_and_empty_median_ms"], 3),
+                fmt(results[n]["backlog_and_empty_p99_ms"], 3),
+            ]
+            for n in sizes
+        ]
+        print(
+            common.table(
+                [
+                    "jobs in table",
+                    f"{args.compare_with} median ms",
+                    "p99 ms",
+                    "now: median ms",
+                    "p99 ms",
+                ],
+                rows,
+            )
+        )
+        for n in sizes:
+            results[n]["compared_with"] = {
+                "revision": args.compare_with,
+                "median_ms": median(compared[n]),
+                "p99_ms": percentile(compared[n], 0.99),
+            }
     for n in sizes:
         print(f"\n--- EXPLAIN (ANALYZE, BUFFERS) of the claim SELECT at {n:,} rows ---")
         print(results[n]["plans"]["claim_select"])
