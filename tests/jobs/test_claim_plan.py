@@ -120,3 +120,56 @@ def test_inside_jobs_claim_no_statement_scans_the_table_even_for_an_empty_queue(
     conf = jobs_settings()
     limits = conf.queue_limit("default") + conf.queue_limit("medical_workflow")
     assert claimed == limits, "the calls claimed up to the limits of the queues with jobs"
+
+
+def _plans_of(cursor, statements: list[tuple[str, list]]) -> list[dict]:
+    """The plans of these statements and of every statement inside the functions they call."""
+    raw = connection.connection
+    notices: list[str] = []
+
+    def collect(diagnostic) -> None:
+        notices.append(diagnostic.message_primary or "")
+
+    raw.add_notice_handler(collect)
+    cursor.execute("LOAD 'auto_explain'")
+    for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_format = json"):
+        cursor.execute(f"SET LOCAL auto_explain.{setting}")
+    cursor.execute("SET LOCAL client_min_messages = log")
+    cursor.execute("SET LOCAL log_min_messages = panic")
+    try:
+        for statement, params in statements:
+            cursor.execute(statement, params)
+    finally:
+        cursor.execute("SET LOCAL auto_explain.log_min_duration = -1")
+        raw.remove_notice_handler(collect)
+    return [
+        json.loads(text)["Plan"]
+        for notice in notices
+        for _, marker, text in [notice.partition("plan:")]
+        if marker
+    ]
+
+
+def test_the_periodic_maintenance_statements_use_indexes_with_a_million_rows():
+    """Staging, rescue and pruning run every few seconds on every node: none may read the
+    table. (Queue counts, for the admin, `jobs status` and the 5-minute health check, are
+    occasional and count the backlog anyway.)"""
+    from workflows.jobs import sql
+
+    week = 7 * 86400
+    statements = [
+        (sql.STAGE, [5000]),
+        (sql.RESCUE, [30, 1800]),
+        *[(statement, [week, 1000]) for statement in sql.PRUNE.values()],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(FILL)
+        cursor.execute("ANALYZE jobs_job")
+        plans = _plans_of(cursor, statements)
+    scans = [
+        (node["Node Type"], node.get("Index Name"))
+        for plan in plans
+        for node in _nodes(plan)
+        if node.get("Relation Name") == "jobs_job"
+    ]
+    assert scans and not [scan for scan in scans if scan[0] == "Seq Scan"], scans
