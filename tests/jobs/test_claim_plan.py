@@ -60,68 +60,6 @@ def test_the_claim_uses_the_claim_index_with_a_million_rows():
     assert any(node.get("Index Name") == "jobs_job_executing" for node in _nodes(counting))
 
 
-def _plans_inside_jobs_claim(cursor, nodes: list[str]) -> list[dict]:
-    """The plans PostgreSQL used for the statements inside jobs_claim() (auto_explain, sent to
-    this session as notices; nothing goes to the server log). One call per node, so each call
-    has free slots and visits the queues."""
-    raw = connection.connection
-    notices: list[str] = []
-
-    def collect(diagnostic) -> None:
-        notices.append(diagnostic.message_primary or "")
-
-    raw.add_notice_handler(collect)
-    cursor.execute("LOAD 'auto_explain'")
-    for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_format = json"):
-        cursor.execute(f"SET LOCAL auto_explain.{setting}")
-    cursor.execute("SET LOCAL client_min_messages = log")
-    cursor.execute("SET LOCAL log_min_messages = panic")
-    try:
-        for node in nodes:  # past plpgsql's first five custom plans, to the generic one
-            cursor.execute(
-                "SELECT jobs_claim(%s, 8, %s::text[], 0)",
-                [node, ["email", "default", "medical_workflow"]],
-            )
-    finally:
-        cursor.execute("SET LOCAL auto_explain.log_min_duration = -1")
-        raw.remove_notice_handler(collect)
-    plans = []
-    for notice in notices:
-        _, marker, text = notice.partition("plan:")
-        if marker:
-            plans.append(json.loads(text)["Plan"])
-    return plans
-
-
-def test_inside_jobs_claim_no_statement_scans_the_table_even_for_an_empty_queue():
-    sync_queues()
-    nodes = [f"plan-test-node-{i}" for i in range(8)]
-    with connection.cursor() as cursor:
-        cursor.execute(FILL)
-        # One served queue has nothing waiting: its probe must not read the whole table.
-        cursor.execute(
-            "UPDATE jobs_job SET state = 'completed', completed_at = now() "
-            "WHERE queue = 'email' AND state = 'available'"
-        )
-        cursor.execute("ANALYZE jobs_job")
-        plans = _plans_inside_jobs_claim(cursor, nodes)
-    assert plans, "auto_explain reported the statements run inside jobs_claim()"
-    on_jobs = [
-        node for plan in plans for node in _nodes(plan) if node.get("Relation Name") == "jobs_job"
-    ]
-    assert on_jobs and not [n for n in on_jobs if n["Node Type"] == "Seq Scan"], on_jobs
-    assert any(
-        node["Node Type"] == "Index Scan" and node.get("Index Name") == "jobs_job_claim"
-        for node in on_jobs
-    ), "the claiming SELECT reads the partial claim index"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM jobs_job WHERE attempted_by[1] = ANY(%s)", [nodes])
-        claimed = cursor.fetchone()[0]
-    conf = jobs_settings()
-    limits = conf.queue_limit("default") + conf.queue_limit("medical_workflow")
-    assert claimed == limits, "the calls claimed up to the limits of the queues with jobs"
-
-
 def _plans_of(cursor, statements: list[tuple[str, list]]) -> list[dict]:
     """The plans of these statements and of every statement inside the functions they call."""
     raw = connection.connection
@@ -148,6 +86,40 @@ def _plans_of(cursor, statements: list[tuple[str, list]]) -> list[dict]:
         for _, marker, text in [notice.partition("plan:")]
         if marker
     ]
+
+
+def test_inside_jobs_claim_no_statement_scans_the_table_even_for_an_empty_queue():
+    sync_queues()
+    nodes = [f"plan-test-node-{i}" for i in range(8)]
+    with connection.cursor() as cursor:
+        cursor.execute(FILL)
+        # One served queue has nothing waiting: its probe must not read the whole table.
+        cursor.execute(
+            "UPDATE jobs_job SET state = 'completed', completed_at = now() "
+            "WHERE queue = 'email' AND state = 'available'"
+        )
+        cursor.execute("ANALYZE jobs_job")
+        queues = ["email", "default", "medical_workflow"]
+        # One call per node, so each has free slots and visits the queues; eight calls take
+        # plpgsql past its first five custom plans, to the generic one.
+        plans = _plans_of(
+            cursor, [("SELECT jobs_claim(%s, 8, %s::text[], 0)", [node, queues]) for node in nodes]
+        )
+    assert plans, "auto_explain reported the statements run inside jobs_claim()"
+    on_jobs = [
+        node for plan in plans for node in _nodes(plan) if node.get("Relation Name") == "jobs_job"
+    ]
+    assert on_jobs and not [n for n in on_jobs if n["Node Type"] == "Seq Scan"], on_jobs
+    assert any(
+        node["Node Type"] == "Index Scan" and node.get("Index Name") == "jobs_job_claim"
+        for node in on_jobs
+    ), "the claiming SELECT reads the partial claim index"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM jobs_job WHERE attempted_by[1] = ANY(%s)", [nodes])
+        claimed = cursor.fetchone()[0]
+    conf = jobs_settings()
+    limits = conf.queue_limit("default") + conf.queue_limit("medical_workflow")
+    assert claimed == limits, "the calls claimed up to the limits of the queues with jobs"
 
 
 def test_the_periodic_maintenance_statements_use_indexes_with_a_million_rows():
