@@ -32,6 +32,22 @@ def _slot(job: Job) -> datetime:
     return moment
 
 
+class _ForItsCronSlot:
+    """perform() of a cron job that acts for its slot: run_for(slot), or Discard when
+    meta.cron_slot is malformed (retrying cannot mend it). Mixed into Worker subclasses."""
+
+    def perform(self, job: Job):
+        try:
+            slot = _slot(job)
+        except BadCronSlot as exc:
+            return Discard(str(exc))
+        self.run_for(slot)
+        return None
+
+    def run_for(self, slot: datetime) -> None:
+        raise NotImplementedError
+
+
 class LGPDRetentionWorker(Worker):
     """Hourly: apply the retention policies in bounded batches."""
 
@@ -46,7 +62,7 @@ class LGPDRetentionWorker(Worker):
         retention.retention_run(dry_run=False)
 
 
-class ComplianceAuditWorker(Worker):
+class ComplianceAuditWorker(_ForItsCronSlot, Worker):
     """Daily at 03:00 UTC: unlogged patient-data access, CFM status, consent."""
 
     queue = "compliance_check"
@@ -55,12 +71,8 @@ class ComplianceAuditWorker(Worker):
     def timeout(self, job: Job) -> int:
         return 30 * 60
 
-    def perform(self, job: Job):
-        try:
-            now = _slot(job)
-        except BadCronSlot as exc:
-            return Discard(str(exc))
-        audits.compliance_audit_run(now=now)
+    def run_for(self, slot: datetime) -> None:
+        audits.compliance_audit_run(now=slot)
 
 
 class EmailWorker(Worker):
@@ -97,25 +109,17 @@ class HealthCheckWorker(Worker):
         health.health_check_run()
 
 
-class WeeklyReportWorker(Worker):
+class WeeklyReportWorker(_ForItsCronSlot, Worker):
     queue = "compliance_check"
     max_attempts = 3
 
-    def perform(self, job: Job):
-        try:
-            ending = _slot(job)
-        except BadCronSlot as exc:
-            return Discard(str(exc))
-        reports.weekly_report(ending=ending)
+    def run_for(self, slot: datetime) -> None:
+        reports.weekly_report(ending=slot)
 
 
-class MonthlyAuditWorker(Worker):
+class MonthlyAuditWorker(_ForItsCronSlot, Worker):
     queue = "compliance_check"
     max_attempts = 3
 
-    def perform(self, job: Job):
-        try:
-            ending = _slot(job)
-        except BadCronSlot as exc:
-            return Discard(str(exc))
-        reports.monthly_audit(ending=ending)
+    def run_for(self, slot: datetime) -> None:
+        reports.monthly_audit(ending=slot)
