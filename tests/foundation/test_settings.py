@@ -3,7 +3,6 @@
 import os
 import re
 import subprocess
-import sys
 
 import environ
 import pytest
@@ -11,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from healthcare_cms import config
 from tests.support.clusters import PROJECT_ROOT
+from tests.support.commands import manage_py
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -35,14 +35,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
             "DATABASE_URL",
         }
     }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage_py(*args, env={**clean, **env})
 
 
 def test_check_deploy_prints_no_warning_under_production_settings():

@@ -1,8 +1,6 @@
 """Cron through django-q2's scheduler: one job per slot, configuration errors caught early."""
 
 import json
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -11,7 +9,7 @@ from django.core import checks
 from django.utils import timezone
 from django_q.models import Schedule
 
-from tests.support.clusters import PROJECT_ROOT
+from tests.support.commands import manage_py
 from tests.support.polling import wait_until
 from workflows.jobs import Job
 from workflows.jobs.checks import check_jobs_configuration
@@ -102,14 +100,7 @@ def test_a_bad_crontab_stops_manage_py():
         "JOBS_CRONTAB_OVERRIDE": json.dumps([["0 25 * * *", WORKER]]),
         "JOBS_WORKER_MODULES": "tests.support.workers",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage_py("check", env=env)
     assert result.returncode != 0 and "invalid cron expression '0 25 * * *'" in result.stderr
 
 

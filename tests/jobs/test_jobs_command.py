@@ -1,8 +1,6 @@
 """`manage.py jobs`: output and exit codes fit scripts; bad arguments get a clear error."""
 
 import io
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -10,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.factories import NodeFactory
-from tests.support.clusters import PROJECT_ROOT
+from tests.support.commands import manage_py
 from tests.support.workers import FailingWorker, RecordingWorker
 from workflows.jobs import Job
 from workflows.jobs.models import Queue
@@ -70,13 +68,7 @@ def test_bad_arguments_get_a_clear_error(args, message):
 
 
 def test_bad_arguments_exit_with_status_1():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "jobs", "scale", "email", "x"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage_py("jobs", "scale", "email", "x")
     assert result.returncode != 0 and "invalid int value: 'x'" in result.stderr
 
 

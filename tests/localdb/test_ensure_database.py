@@ -3,25 +3,17 @@
 import os
 import secrets
 import subprocess
-import sys
 
 import psycopg
 import pytest
 from django.db import connection
 
-from tests.support.clusters import PROJECT_ROOT, database_url
+from tests.support.clusters import database_url
+from tests.support.commands import manage_py
 
 
 def manage(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage_py(*args, env={**os.environ, "DATABASE_URL": url})
 
 
 @pytest.fixture

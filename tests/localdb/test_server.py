@@ -1,13 +1,11 @@
 """The embedded PostgreSQL: a broken data folder gives an error that says how to recover."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from healthcare_cms.localdb import server
-from tests.support.clusters import PROJECT_ROOT
+from tests.support.commands import manage_py
 
 
 @pytest.fixture
@@ -54,14 +52,7 @@ def test_the_first_process_starts_the_server_and_the_next_ones_reuse_it(tmp_path
     env["EMBEDDED_PG_DATA"] = str(folder)
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        result = manage_py(*args, env=env, timeout=180)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
