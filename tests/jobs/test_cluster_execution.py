@@ -20,21 +20,40 @@ def _states() -> dict[str, int]:
     return dict(Job.objects.values_list("state").annotate(n=Count("id")))
 
 
+def _nodes_that_ran(queue: str) -> set[str]:
+    rows = Job.objects.filter(queue=queue, state="completed").values_list("attempted_by", flat=True)
+    return {attempted_by[0] for attempted_by in rows}
+
+
+def _until_both_nodes_claim():
+    """One warm-up job at a time (queue email) until each node has run one: both are then
+    claiming, so neither can drain the batch alone before the other is up."""
+
+    def both_claimed() -> bool:
+        job = RecordingWorker.enqueue({"warm_up": True}, queue="email")
+        wait_until(lambda: Job.objects.get(pk=job.pk).state == "completed", timeout=30)
+        return len(_nodes_that_ran("email")) == 2
+
+    wait_until(both_claimed, timeout=90, message="both nodes to run a warm-up job")
+
+
 def test_two_clusters_drain_two_thousand_jobs_each_performed_exactly_once(clusters, executions):
-    jobs = insert_all([RecordingWorker.new({"n": i}) for i in range(2000)])
     first, second = clusters.start(concurrency=3), clusters.start(concurrency=3)
+    first.wait_ready(), second.wait_ready()
+    _until_both_nodes_claim()
+    jobs = insert_all([RecordingWorker.new({"n": i}) for i in range(2000)])
     wait_until(
-        lambda: Job.objects.filter(state="completed").count() == 2000,
+        lambda: Job.objects.filter(queue="default", state="completed").count() == 2000,
         timeout=120,
         message="all 2,000 jobs completed",
     )
-    done = executions("done")
+    done = [row for row in executions("done") if row["queue"] == "default"]
     assert len(done) == 2000
     assert sorted(row["job_id"] for row in done) == sorted(job.pk for job in jobs)
     # "start" is written on its own connection before perform: perform was called once per job.
-    assert sorted(row["job_id"] for row in executions("start")) == sorted(job.pk for job in jobs)
-    nodes = {attempted_by[0] for attempted_by in Job.objects.values_list("attempted_by", flat=True)}
-    assert len(nodes) == 2, "both clusters took part"
+    starts = [row for row in executions("start") if row["queue"] == "default"]
+    assert sorted(row["job_id"] for row in starts) == sorted(job.pk for job in jobs)
+    assert len(_nodes_that_ran("default")) == 2, "both clusters took part"
     assert first.process.poll() is None and second.process.poll() is None
 
 
