@@ -146,6 +146,8 @@ JOBS = {
     "poll_interval_seconds": env.float("JOBS_POLL_INTERVAL_SECONDS", default=0.5),
     "heartbeat_interval_seconds": env.float("JOBS_HEARTBEAT_INTERVAL_SECONDS", default=5.0),
     "node_dead_after_seconds": env.float("JOBS_NODE_DEAD_AFTER_SECONDS", default=30.0),
+    "leader_lease_seconds": env.float("JOBS_LEADER_LEASE_SECONDS", default=None),
+    "wedged_after_seconds": env.float("JOBS_WEDGED_AFTER_SECONDS", default=15.0),
     "rescue_after_seconds": env.float("JOBS_RESCUE_AFTER_SECONDS", default=1800.0),
     "shutdown_grace_seconds": env.float("JOBS_SHUTDOWN_GRACE_SECONDS", default=25.0),
     "prune_after_seconds": {

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import select
 import time
+from datetime import datetime
 
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 from django_q.brokers import Broker
@@ -24,7 +26,7 @@ from django_q.signing import SignedPackage
 from workflows.jobs import database, sql
 from workflows.jobs import runtime as node_runtime
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.executor import execute_claimed
+from workflows.jobs.executor import execute_claimed, scrub
 
 logger = logging.getLogger("workflows.jobs")
 
@@ -109,21 +111,34 @@ class JobsBroker(Broker):
         database.close_quietly(self._listener)
         self._listener = None
 
-    def _claim(self, conn, node) -> tuple[list[tuple[dict, float]], dict]:
+    def _claim(self, conn, node) -> tuple[list[dict], dict]:
         self._round_robin += 1
-        sent = time.monotonic()
         (result,) = conn.execute(
             sql.CLAIM,
             [node.name, node.concurrency + node.prefetch, node.queues, self._round_robin],
         ).fetchone()
-        return [(job, sent) for job in result.pop("jobs")], result
+        jobs = result.pop("jobs")
+        if jobs:
+            # Into the claim ring before any worker can see them: from here the supervisor
+            # can revoke a claim (stale, cancelled, rescued) without racing its start.
+            node.registry.claimed(
+                [
+                    (
+                        job["id"],
+                        job["attempt"],
+                        node_runtime.epoch_us(datetime.fromisoformat(job["attempted_at"])),
+                    )
+                    for job in jobs
+                ]
+            )
+        return jobs, result
 
-    def _package(self, job: dict, sent: float) -> tuple[int, str]:
+    def _package(self, job: dict) -> tuple[int, str]:
         task = {
             "id": f"job-{job['id']}-{job['attempt']}",
             "name": f"job {job['id']}",
             "func": execute_claimed,
-            "args": (job, sent),
+            "args": (job,),
             "kwargs": {},
             "started": timezone.now(),
             "save": False,
@@ -157,7 +172,7 @@ class JobsBroker(Broker):
                     self._pacer.claimed(free=pace["free"], room=pace["room"], cap=pace["cap"])
                     if claimed:
                         self._reconnect_delay = 0.1
-                        return [self._package(job, sent) for job, sent in claimed]
+                        return [self._package(job) for job in claimed]
                     if not pace["contended"]:
                         break
                     time.sleep(CONTENDED_RETRY_SECONDS)
@@ -178,9 +193,29 @@ class JobsBroker(Broker):
 
     # --- the rest of django-q2's broker interface ---------------------------------------------
     def enqueue(self, task: str) -> str:
+        """Receives the packages of django-q2's `async_task`. From django-q2's scheduler (a
+        package naming its schedule as `group`), called inside the scheduler's transaction for
+        every due schedule, it never raises: one bad schedule would abort that transaction and
+        lose the cron jobs of every other schedule due in the same pass. So the job is
+        inserted in a savepoint, and a schedule that is not the engine's cron function is
+        refused with a log line (`manage.py jobs sync` removes such schedules). Any other
+        caller of async_task gets the error: use a Worker."""
         from workflows.jobs.cron import job_from_schedule_package
 
-        job = job_from_schedule_package(SignedPackage.loads(task))
+        package = SignedPackage.loads(task)
+        if not package.get("group"):
+            return str(job_from_schedule_package(package).pk)
+        try:
+            with transaction.atomic():
+                job = job_from_schedule_package(package)
+        except Exception as exc:
+            logger.error(
+                "django-q2 schedule %r not turned into a job: %s (%s)",
+                str(package.get("group"))[:200],
+                scrub(str(exc))[:500],
+                type(exc).__name__,
+            )
+            return ""
         return str(job.pk)
 
     def acknowledge(self, task_id) -> None:

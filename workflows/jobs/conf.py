@@ -20,6 +20,12 @@ DEFAULTS: dict[str, Any] = {
     "rescue_after_seconds": 1800.0,
     "shutdown_grace_seconds": 25.0,
     "prefetch_release_seconds": 5.0,
+    # A node whose pool stopped taking work (claims waiting, workers free) for this long
+    # stops heartbeating and exits, for its supervisor (systemd) to restart it.
+    "wedged_after_seconds": 15.0,
+    # The leader's lease: another node takes over this long after the leader stops renewing
+    # it. None: half of node_dead_after_seconds.
+    "leader_lease_seconds": None,
     "hard_timeout_margin_seconds": 5.0,
     "stage_interval_seconds": 1.0,
     "stage_batch_size": 5000,
@@ -51,6 +57,8 @@ class JobsSettings:
     rescue_after_seconds: float
     shutdown_grace_seconds: float
     prefetch_release_seconds: float
+    wedged_after_seconds: float
+    leader_lease_seconds: float
     hard_timeout_margin_seconds: float
     stage_interval_seconds: float
     stage_batch_size: int
@@ -82,6 +90,8 @@ def jobs_settings() -> JobsSettings:
         # Measured on 2 cores (docs/benchmarks.md, settings sweep): claims come in batches and
         # workers never wait for one; prefetched jobs are released if no worker starts them in 5 s.
         raw["prefetch"] = 3 * raw["node_concurrency"]
+    if raw["leader_lease_seconds"] is None:
+        raw["leader_lease_seconds"] = raw["node_dead_after_seconds"] / 2
     known = JobsSettings.__dataclass_fields__
     return JobsSettings(**{key: value for key, value in raw.items() if key in known})
 

@@ -95,7 +95,9 @@ def sync_schedules() -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql.XACT_LOCK, [sql.LOCK_NAMESPACE, sql.CRON_SYNC_LOCK_KEY])
         wanted = {entry.schedule_name: entry for entry in entries}
-        Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX).exclude(name__in=wanted).delete()
+        # Settings own the crontab: a schedule added by any other means (django-q2's API, an
+        # old admin) is removed, since the broker would refuse its packages anyway.
+        Schedule.objects.exclude(name__in=wanted).delete()
         now = timezone.now()
         for name, entry in wanted.items():
             schedule = Schedule.objects.filter(name=name).first() or Schedule(name=name)

@@ -26,8 +26,7 @@ def _prepared(job) -> dict:
 
     Args and meta validated by Worker.new() are only re-checked if they changed since."""
     conf = jobs_settings()
-    if not isinstance(job.worker, str) or not job.worker:
-        raise validation.JobValidationError("worker must be the dotted path of a Worker class.")
+    validation.check_worker_path(job.worker)
     args_validated, meta_validated = getattr(job, "validated_json", (None, None))
     meta = {} if job.meta is None else job.meta
     args_json = validation.checked_json_text(
@@ -234,8 +233,9 @@ def insert_all(jobs: Iterable) -> list:
 def retry_jobs(job_ids: Sequence[int]) -> int:
     """Put jobs back to available now (raising max_attempts if spent); skips available and
     executing jobs. Returns how many were retried."""
+    ids = validation.check_job_ids(job_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql.RETRY_JOBS, [list(job_ids)])
+        cursor.execute(sql.RETRY_JOBS, [ids])
         rows = cursor.fetchall()
         notify_queues(cursor, [queue for _, queue in rows])
     return len(rows)
@@ -243,16 +243,17 @@ def retry_jobs(job_ids: Sequence[int]) -> int:
 
 def cancel_jobs(job_ids: Sequence[int]) -> int:
     """Cancel jobs that have not finished. A running job is told to stop by its node."""
+    ids = validation.check_job_ids(job_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql.CANCEL_JOBS, [list(job_ids)])
+        cursor.execute(sql.CANCEL_JOBS, [ids])
         return len(cursor.fetchall())
 
 
 def retry_job(job_id: int) -> bool:
     """Put a discarded, cancelled, completed (or waiting) job back to available."""
-    return retry_jobs([job_id]) == 1
+    return retry_jobs(validation.check_job_ids([job_id])) == 1
 
 
 def cancel_job(job_id: int) -> bool:
     """Cancel a job that has not completed. Returns False when it had already finished."""
-    return cancel_jobs([job_id]) == 1
+    return cancel_jobs(validation.check_job_ids([job_id])) == 1

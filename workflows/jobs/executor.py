@@ -8,6 +8,7 @@ hands them. `execute_attempt` is shared with the in-process paths of workflows.j
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import threading
@@ -17,7 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+import psycopg
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from psycopg.pq import TransactionStatus
@@ -38,10 +47,16 @@ from workflows.jobs.worker import resolve_worker
 
 logger = logging.getLogger("workflows.jobs")
 
-# A job that waited this long between claim and start is checked against the database first:
-# the node may have released it meanwhile (see Supervisor.release_stale_prefetch).
-START_CHECK_AFTER_SECONDS = 2.0
+# A job that waited this long (local monotonic clock) between claim and start is checked
+# against the database first: the node may have been frozen and declared dead meanwhile, and
+# its claims rescued elsewhere. Revocations by this node itself go through the claim ring.
+START_CHECK_AFTER_MS = 2000
 MAX_ERROR_CHARS = 8000
+# Backoff and snooze delays are clamped to this, so no delay can overflow a timestamp.
+MAX_DELAY_SECONDS = 10 * 365 * 86400.0
+# When an outcome cannot be written as computed (a database error on its values), this much
+# later the job is retried with a minimal outcome instead.
+FALLBACK_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,16 +68,40 @@ class Outcome:
     error: str = ""
 
 
+def storable_text(text: str) -> str:
+    """Text that PostgreSQL's jsonb accepts: no NUL, no lone surrogates, bounded size."""
+    text = text.replace("\x00", "\\x00")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text[-MAX_ERROR_CHARS:]
+
+
 def scrub(text: str) -> str:
+    """Mask patient data with JOBS['error_scrubber'], then make the text storable."""
     path = jobs_settings().error_scrubber
-    if not path:
-        return text
-    return import_string(path)(text)
+    if path:
+        text = import_string(path)(storable_text(text))
+    return storable_text(text)
+
+
+def clamp_delay(seconds: Any) -> float:
+    """A delay in seconds that PostgreSQL can add to now(): finite, 0..MAX_DELAY_SECONDS."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    if math.isnan(value):
+        return 0.0
+    return min(max(value, 0.0), MAX_DELAY_SECONDS)
 
 
 def describe_exception(exc: BaseException) -> str:
-    rendered = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return scrub(rendered.strip())[-MAX_ERROR_CHARS:]
+    try:
+        rendered = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # an exception whose __str__ raises still gets an entry
+        rendered = (
+            f"{type(exc).__module__}.{type(exc).__qualname__} (its message could not be read)"
+        )
+    return scrub(rendered.strip())
 
 
 def attempt_key(job, node: str) -> dict[str, Any]:
@@ -79,20 +118,34 @@ def error_entry(attempt: int, text: str) -> str:
 _performing = threading.local()
 
 
-def _raise_timeout(signum, frame) -> None:
-    if getattr(_performing, "active", False):
+def on_engine_signal(signum: int) -> None:
+    """SIGALRM and SIGUSR1 in a node's processes (and in perform_job/drain_queue): they
+    interrupt perform() only, and SIGUSR1 only the job the supervisor asked to stop.
+    Anywhere else they are ignored, so a signal can never kill a process between jobs."""
+    if not getattr(_performing, "active", False):
+        return
+    if signum == signal.SIGALRM:
         _performing.active = False
         raise JobTimeout()
-
-
-def _raise_cancelled(signum, frame) -> None:
-    if getattr(_performing, "active", False):
+    if signum == signal.SIGUSR1:
+        runtime = node_runtime.current()
+        job_id = getattr(_performing, "job_id", None)
+        if runtime is not None and not runtime.registry.cancel_requested(job_id):
+            return  # meant for a job this process no longer runs
         _performing.active = False
         raise JobCancelledWhileRunning()
 
 
+def _raise_timeout(signum, frame) -> None:
+    on_engine_signal(signum)
+
+
+def _raise_cancelled(signum, frame) -> None:
+    on_engine_signal(signum)
+
+
 @contextmanager
-def _interruptible(timeout_seconds: int | None):
+def _interruptible(timeout_seconds: int | None, job_id: int | None = None):
     """SIGALRM stops perform() at its timeout; SIGUSR1 stops it when the job is cancelled.
     Signals only reach the main thread; elsewhere perform runs without a soft timeout."""
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -101,6 +154,7 @@ def _interruptible(timeout_seconds: int | None):
         previous_usr1 = signal.signal(signal.SIGUSR1, _raise_cancelled)
         if timeout_seconds:
             signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
+    _performing.job_id = job_id
     _performing.active = True
     try:
         yield
@@ -136,12 +190,12 @@ def _failure(worker, job, text: str) -> Outcome:
             "backoff() of %s failed (%s); using the default", job.worker, type(exc).__name__
         )
         delay = float(default_backoff(job.attempt, job.max_attempts))
-    return Outcome("retry", delay=max(0.0, delay), error=text)
+    return Outcome("retry", delay=clamp_delay(delay), error=text)
 
 
 def classify(worker, job, result: Any) -> Outcome:
     if isinstance(result, Snooze):
-        return Outcome("snooze", delay=float(result.seconds))
+        return Outcome("snooze", delay=clamp_delay(result.seconds))
     if isinstance(result, Discard):
         return Outcome("discard", error=scrub(f"Discarded: {result.reason}"))
     if isinstance(result, Cancel):
@@ -155,7 +209,7 @@ def perform(worker, job) -> Any:
     """Call worker.perform(job) under its timeout; exceptions propagate."""
     timeout = _checked_timeout(worker, job)
     try:
-        with _interruptible(timeout):
+        with _interruptible(timeout, job.pk):
             return worker.perform(job)
     except JobTimeout:
         raise JobTimeout(f"{job.worker} exceeded its timeout of {timeout} s") from None
@@ -233,11 +287,39 @@ def execute_attempt(job, node: str) -> Outcome:
         )
         return Outcome("claim_lost")
     except JobCancelledWhileRunning:
+        reset_connections()
         return Outcome("cancelled_while_running")
     except (Exception, SystemExit, JobTimeout) as exc:
+        if isinstance(exc, SystemExit | JobTimeout):
+            reset_connections()
         outcome = _failure(worker, job, describe_exception(exc))
     record_outcome(job, node, outcome)
     return outcome
+
+
+def reset_connections() -> None:
+    """After perform was interrupted (timeout, cancel) a connection may be left mid-query:
+    psycopg cleans up only after KeyboardInterrupt or SystemExit. Close Django's connections
+    of this thread so the next job starts on a fresh one (they reconnect on first use)."""
+    for conn in connections.all(initialized_only=True):
+        try:
+            conn.close()
+        except Exception:  # a broken connection is dropped all the same
+            conn.connection = None
+
+
+def _connections_dirty() -> bool:
+    """Whether a Django connection of this thread was left inside a transaction or a query
+    (a non-transactional worker that did not commit, an interrupted statement)."""
+    for conn in connections.all(initialized_only=True):
+        raw = conn.connection
+        if (
+            raw is not None
+            and not raw.closed
+            and (raw.info.transaction_status != TransactionStatus.IDLE or conn.in_atomic_block)
+        ):
+            return True
+    return False
 
 
 # --- recording outcomes -------------------------------------------------------------------------
@@ -267,7 +349,10 @@ def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = F
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             return cursor.rowcount == 1
-    owned = _execute_with_reconnect(statement, params) == 1
+    try:
+        owned = _execute_with_reconnect(statement, params) == 1
+    except _OUTCOME_WRITE_ERRORS as exc:
+        owned = _record_fallback(job, node, outcome, exc)
     if not owned:
         logger.warning(
             "job %s attempt %s: outcome '%s' not recorded; the job was rescued, cancelled or "
@@ -277,6 +362,31 @@ def record_outcome(job, node: str, outcome: Outcome, *, in_transaction: bool = F
             outcome.kind,
         )
     return owned
+
+
+def _record_fallback(job, node: str, outcome: Outcome, exc: BaseException) -> bool:
+    """The outcome's own values could not be stored: record a minimal failed attempt instead,
+    so the attempt is counted and the job can never loop. If this fails too, the exception
+    propagates and the node's supervisor settles the attempt (see execute_claimed)."""
+    logger.error(
+        "job %s attempt %s: outcome '%s' could not be recorded (%s); recording a failed attempt",
+        job.pk,
+        job.attempt,
+        outcome.kind,
+        type(exc).__name__,
+    )
+    text = (
+        f"The outcome '{outcome.kind}' of this attempt could not be recorded "
+        f"({type(exc).__module__}.{type(exc).__qualname__}); the attempt counts as failed."
+    )
+    spent = job.attempt >= job.max_attempts
+    params = {
+        **attempt_key(job, node),
+        "delay": FALLBACK_RETRY_SECONDS,
+        "error": error_entry(job.attempt, text),
+        "commit": "off",
+    }
+    return _execute_with_reconnect(sql.DISCARD if spent else sql.RETRY_LATER, params) == 1
 
 
 class _OwnConnection:
@@ -302,13 +412,16 @@ class _OwnConnection:
 
 
 _own_connection = _OwnConnection()
+# Errors of an outcome's values (not of the connection, which is waited out).
+_OUTCOME_WRITE_ERRORS = (DatabaseError, psycopg.Error)
 
 
 def _execute_once(statement: str, params: dict) -> int:
     if node_runtime.current() is not None:
         return _own_connection.execute(statement, params)
-    # In-process runs (tests' drain_queue, inline mode) share the caller's transaction.
-    with connection.cursor() as cursor:
+    # In-process runs (tests' drain_queue, inline mode) share the caller's transaction; a
+    # savepoint keeps a refused write from aborting it, so the fallback outcome can follow.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.rowcount
 
@@ -361,29 +474,51 @@ def _hard_deadline_ms(job) -> int:
     )
 
 
-def execute_claimed(data: dict[str, Any], claim_sent_monotonic: float) -> None:
+def execute_claimed(data: dict[str, Any]) -> None:
     """Run one claimed job in a django-q2 worker process. Never raises: every outcome,
-    including crashes of the worker's code, is recorded on the job row."""
+    including crashes of the worker's code, is recorded on the job row; an attempt whose
+    outcome could not be recorded at all is left to the node's supervisor, which settles it
+    as a failed attempt (so no job can loop without counting its attempts)."""
     runtime = node_runtime.current()
     if runtime is None:  # pragma: no cover - only a misconfigured process gets here
         raise RuntimeError("execute_claimed runs only inside a qcluster node")
     job = job_from_claim(data, runtime.name)
     try:
         if runtime.stopping.is_set() or runtime.paused.is_paused(job.queue):
+            runtime.registry.forget_claim(
+                job.pk, job.attempt, node_runtime.epoch_us(job.attempted_at)
+            )
             release_unstarted(job, runtime.name)
             return
-        runtime.registry.enter(job.pk, job.attempt, _hard_deadline_ms(job))
+        decision = runtime.registry.start(
+            job.pk,
+            job.attempt,
+            node_runtime.epoch_us(job.attempted_at),
+            _hard_deadline_ms(job),
+            check_after_ms=START_CHECK_AFTER_MS,
+        )
+        if decision == node_runtime.StartDecision.SKIP:
+            return  # revoked (released, cancelled, rescued) before any worker started it
+        attempted = settled = False
         try:
-            waited = time.monotonic() - claim_sent_monotonic
-            if waited >= START_CHECK_AFTER_SECONDS and not _still_owned(job, runtime.name):
-                return  # released while it waited in the prefetch buffer
+            if decision == node_runtime.StartDecision.CHECK and not _still_owned(job, runtime.name):
+                return  # released or rescued while it waited: not ours to run
+            attempted = True
             execute_attempt(job, runtime.name)
+            settled = True
         finally:
-            runtime.registry.leave()
+            if attempted and not settled:
+                runtime.registry.abandon()
+            else:
+                runtime.registry.leave()
     except Exception:
         logger.exception(
-            "job %s: the engine failed around the attempt; the node's supervisor will settle it",
+            "job %s attempt %s: the engine failed around the attempt; the node's supervisor "
+            "settles it",
             job.pk,
+            job.attempt,
         )
     finally:
+        if _connections_dirty():
+            reset_connections()
         runtime.wake()

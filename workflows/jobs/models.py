@@ -167,3 +167,18 @@ class Node(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Lease(models.Model):
+    """A cluster-wide duty held by one node until `expires_at` unless renewed (the leader
+    runs the stager, lifeline and pruner). A node that stops renewing loses it."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "jobs_lease"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"

@@ -33,6 +33,8 @@ from workflows.jobs.supervisor import Supervisor
 logger = logging.getLogger("workflows.jobs")
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SENTINEL_EXIT_GRACE_SECONDS = 10.0
+# Exit status of a node that found itself wedged (EX_TEMPFAIL): restart it.
+WEDGED_EXIT_STATUS = 75
 
 
 @contextmanager
@@ -110,8 +112,10 @@ class NodeProcess:
         )
         sentinel = cluster.sentinel
         while not self.stop_requested.wait(0.2):
-            if not sentinel.is_alive():
+            if not sentinel.is_alive() or supervisor.wedged.is_set():
                 break
+        if supervisor.wedged.is_set():
+            return self._abandon_wedged(cluster, supervisor)
         crashed = not sentinel.is_alive() and not self.stop_requested.is_set()
         if crashed:
             logger.error(
@@ -140,6 +144,7 @@ class NodeProcess:
             sentinel.join(0.1)
         supervisor.stop()
         with database.connect() as conn:
+            conn.execute(sql.LEADER_RELEASE, [runtime.name])  # another node leads at once
             interrupted = self._kill_running(conn)
             sentinel.join(SENTINEL_EXIT_GRACE_SECONDS if sentinel.is_alive() else 0)
             if sentinel.is_alive():
@@ -151,6 +156,48 @@ class NodeProcess:
             f"jobs node {runtime.name} stopped ({interrupted} interrupted, "
             f"{released} unstarted job(s) released)"
         )
+
+    def _abandon_wedged(self, cluster, supervisor: Supervisor) -> int:
+        """The pool cannot make progress (see Supervisor.watch_progress): kill it without a
+        grace period, settle what can be settled in a bounded time, and exit for the node's
+        supervisor (systemd, the run command) to start a fresh one. Whatever is not settled
+        here the lifeline rescues once the heartbeat is old enough."""
+        runtime = self.runtime
+        self._say(
+            f"jobs node {runtime.name} is wedged ({supervisor.wedged_reason}); exiting with "
+            f"status {WEDGED_EXIT_STATUS} for its supervisor to restart it"
+        )
+        runtime.stopping.set()
+        supervisor.halt.set()
+        sentinel = cluster.sentinel
+        with suppress(ProcessLookupError):
+            os.kill(sentinel.pid, signal.SIGKILL)  # its children die with it (PDEATHSIG)
+        sentinel.join(5)
+        try:
+            with database.connect() as conn:
+                conn.execute("SET statement_timeout = '10s'; SET lock_timeout = '2s'")
+                message = (
+                    f"Interrupted: node {runtime.name} was wedged ({supervisor.wedged_reason}) "
+                    f"and was stopped."
+                )
+                for entry in runtime.registry.unlocked_snapshot():
+                    settle_interrupted_attempt(
+                        conn,
+                        node=runtime.name,
+                        job_id=entry.job_id,
+                        attempt=entry.attempt,
+                        message=message,
+                    )
+                self._settle_leftovers(conn)
+                conn.execute(sql.LEADER_RELEASE, [runtime.name])
+                conn.execute(sql.NODE_DELETE, [runtime.name])
+        except Exception as exc:
+            logger.error(
+                "node %s could not settle its jobs on the way out (%s); the lifeline rescues them",
+                runtime.name,
+                type(exc).__name__,
+            )
+        return WEDGED_EXIT_STATUS
 
     def _kill_running(self, conn) -> int:
         """Jobs still running after the grace period: kill their workers, requeue the jobs."""

@@ -10,12 +10,16 @@ from django.utils import timezone
 
 from workflows.jobs import sql
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.errors import JobsError, JobValidationError
 from workflows.jobs.maintenance import notify_queues
 from workflows.jobs.models import Node, Queue
 
+# The jobs_queue.limit column is a PostgreSQL integer; no node runs anywhere near this many.
+MAX_QUEUE_LIMIT = 1_000_000
 
-class UnknownQueueError(LookupError):
-    pass
+
+class UnknownQueueError(JobsError, LookupError):
+    """A queue name that settings.JOBS['queues'] does not define."""
 
 
 def _queue_or_error(name: str) -> Queue:
@@ -66,9 +70,10 @@ def resume_queue(name: str) -> None:
 
 def scale_queue(name: str, limit: int) -> None:
     """Change how many jobs of this queue may execute at once across all nodes."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(
-            f"a queue limit must be a whole number >= 1; got {limit!r}. To stop a queue, pause it."
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUEUE_LIMIT:
+        raise JobValidationError(
+            f"a queue limit must be a whole number >= 1 and at most {MAX_QUEUE_LIMIT:,}; got {limit!r}. "
+            f"To stop a queue, pause it."
         )
     queue = _queue_or_error(name)
     Queue.objects.filter(pk=queue.pk).update(limit=limit, updated_at=timezone.now())

@@ -2,10 +2,16 @@
 
 - `stopping`: set when the node shuts down; workers release jobs they have not started.
 - `registry`: which worker process runs which job, so the node notices a worker that died
-  (SIGKILL, OOM, hard timeout) and settles its job at once instead of waiting for the lifeline.
+  (SIGKILL, OOM, hard timeout) and settles its job at once instead of waiting for the lifeline;
+  and the claims handed to the workers that none has started yet (the claim ring), so the
+  supervisor can revoke one (released, cancelled, rescued) without racing a worker that starts it.
 - `paused`: the paused queues, refreshed twice a second, so a claimed-but-unstarted job of a
   queue paused meanwhile is released instead of started.
 - a pipe that workers write to when they finish, waking the claiming process immediately.
+
+Every table here is guarded by one lock. A process that dies holding it (SIGKILL, the OOM
+killer) cannot release it: the supervisor takes it with a deadline and, past it, declares the
+node wedged (see Supervisor.watch_progress) rather than waiting forever.
 """
 
 from __future__ import annotations
@@ -16,10 +22,40 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
 
 _FORK = multiprocessing.get_context("fork")
-_FIELDS = 5  # pid, job id, attempt, hard deadline (epoch ms, 0 = none), process start (ms)
+# pid, job id, attempt, hard deadline (epoch ms, 0 = none), process start (ms), flags
+_FIELDS = 6
+# job id, attempt, attempted_at (epoch us), claimed (monotonic ms), status
+_CLAIM_FIELDS = 5
+LOCK_WAIT_SECONDS = 5.0
+
+
+class NodeWedged(RuntimeError):
+    """The node cannot make progress (a lock held by a dead process, a pool that stopped
+    taking work); it must exit so that its supervisor restarts it."""
+
+
+class EntryFlag(IntEnum):
+    RUNNING = 0
+    CANCEL_REQUESTED = 1  # the supervisor asked the worker to stop this job (SIGUSR1)
+    ABANDONED = 2  # the worker could not record the outcome: the supervisor settles it
+
+
+class ClaimStatus(IntEnum):
+    FREE = 0
+    CLAIMED = 1  # handed to the workers' queue, not started
+    REVOKED = 2  # released, cancelled or rescued before a worker started it: never start it
+
+
+class StartDecision(IntEnum):
+    RUN = 0  # the claim stands: start it
+    CHECK = 1  # unknown to the ring or claimed long ago: ask the database first
+    SKIP = 2  # revoked: the row is already settled; do nothing
 
 
 @dataclass(frozen=True)
@@ -30,6 +66,21 @@ class RunningJob:
     attempt: int
     hard_deadline_ms: int
     process_started_ms: int
+    flags: int = EntryFlag.RUNNING
+
+    @property
+    def abandoned(self) -> bool:
+        return self.flags == EntryFlag.ABANDONED
+
+
+@dataclass(frozen=True)
+class Claim:
+    slot: int
+    job_id: int
+    attempt: int
+    attempted_at_us: int
+    claimed_ms: int
+    status: int
 
 
 def process_started_ms(pid: int) -> int:
@@ -38,19 +89,59 @@ def process_started_ms(pid: int) -> int:
     return int(psutil.Process(pid).create_time() * 1000)
 
 
-class RunningRegistry:
-    """A fixed table in shared memory of (worker pid -> job it runs)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-    def __init__(self, slots: int):
+
+def epoch_us(moment: datetime) -> int:
+    """Exact microseconds since the epoch (float timestamps lose the last digit)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def monotonic_ms() -> int:
+    """CLOCK_MONOTONIC is one clock for every process of the machine, and it goes on while a
+    process is stopped (SIGSTOP): a claim held through a freeze looks as old as it is."""
+    return int(time.monotonic() * 1000)
+
+
+class RunningRegistry:
+    """Fixed tables in shared memory: (worker pid -> job it runs) and the claim ring."""
+
+    def __init__(self, slots: int, claim_slots: int):
         self._slots = slots
-        self._array = _FORK.Array(ctypes.c_longlong, slots * _FIELDS)
+        self._claim_slots = claim_slots
+        self._lock = _FORK.RLock()
+        self._array = _FORK.Array(ctypes.c_longlong, slots * _FIELDS, lock=False)
+        self._claims = _FORK.Array(ctypes.c_longlong, claim_slots * _CLAIM_FIELDS, lock=False)
+        # handed to the workers' queue, taken by a worker, started (perform called)
+        self._progress = _FORK.Array(ctypes.c_longlong, 3, lock=False)
         # Per process (these attributes are copied, not shared, at fork): its own slot, kept
         # from job to job so entering and leaving touch one row, not the whole table.
         self._own_pid: int | None = None
         self._own_started_ms = 0
         self._own_slot: int | None = None
 
-    def _find_slot(self, data, pid: int) -> int:
+    # --- locking ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """The one lock of these tables. With a timeout (the supervisor's side), a lock that
+        a dead process holds raises NodeWedged instead of blocking the node forever."""
+        if not self._lock.acquire(timeout=timeout if timeout is not None else -1):
+            raise NodeWedged(
+                f"the node's shared registry lock was not free for {timeout:g} s: a process "
+                f"of this node died holding it"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    # --- workers ------------------------------------------------------------------------------
+    def _find_slot(self, pid: int) -> int:
+        data = self._array
         if self._own_slot is not None and data[self._own_slot * _FIELDS] in (0, pid):
             return self._own_slot
         free = None
@@ -64,41 +155,150 @@ class RunningRegistry:
             raise RuntimeError("the running-job registry is full")
         return free
 
-    def enter(self, job_id: int, attempt: int, hard_deadline_ms: int) -> None:
+    def _find_claim(self, job_id: int, attempt: int, attempted_at_us: int) -> int | None:
+        data = self._claims
+        for slot in range(self._claim_slots):
+            base = slot * _CLAIM_FIELDS
+            if (
+                data[base + 4]
+                and data[base] == job_id
+                and data[base + 1] == attempt
+                and data[base + 2] == attempted_at_us
+            ):
+                return slot
+        return None
+
+    def start(
+        self,
+        job_id: int,
+        attempt: int,
+        attempted_at_us: int,
+        hard_deadline_ms: int,
+        *,
+        check_after_ms: int,
+    ) -> StartDecision:
+        """A worker took a claimed job from the queue. Unless the claim was revoked, record that
+        this process runs it (atomically with the ring, so no revocation can slip between)."""
         pid = os.getpid()
         if self._own_pid != pid:
             self._own_pid, self._own_slot = pid, None
             self._own_started_ms = process_started_ms(pid)
-        with self._array.get_lock():
-            data = self._array.get_obj()  # the raw array: the lock is already held
-            slot = self._own_slot = self._find_slot(data, pid)
+        with self.lock():
+            self._progress[1] += 1
+            claim = self._find_claim(job_id, attempt, attempted_at_us)
+            decision = StartDecision.CHECK
+            if claim is not None:
+                base = claim * _CLAIM_FIELDS
+                status, claimed_ms = self._claims[base + 4], self._claims[base + 3]
+                self._claims[base : base + _CLAIM_FIELDS] = [0] * _CLAIM_FIELDS
+                if status == ClaimStatus.REVOKED:
+                    return StartDecision.SKIP
+                if monotonic_ms() - claimed_ms < check_after_ms:
+                    decision = StartDecision.RUN
+            slot = self._own_slot = self._find_slot(pid)
             base = slot * _FIELDS
-            data[base : base + _FIELDS] = [
+            self._array[base : base + _FIELDS] = [
                 pid,
                 job_id,
                 attempt,
                 hard_deadline_ms,
                 self._own_started_ms,
+                EntryFlag.RUNNING,
             ]
+            self._progress[2] += 1
+            return decision
+
+    def forget_claim(self, job_id: int, attempt: int, attempted_at_us: int) -> None:
+        """A worker took a claim it will not start (the node is stopping, the queue paused)."""
+        with self.lock():
+            self._progress[1] += 1
+            claim = self._find_claim(job_id, attempt, attempted_at_us)
+            if claim is not None:
+                base = claim * _CLAIM_FIELDS
+                self._claims[base : base + _CLAIM_FIELDS] = [0] * _CLAIM_FIELDS
 
     def leave(self) -> None:
         pid = os.getpid()
-        with self._array.get_lock():
-            data = self._array.get_obj()
+        with self.lock():
             slots = [self._own_slot] if self._own_slot is not None else range(self._slots)
             for slot in slots:
                 base = slot * _FIELDS
-                if data[base] == pid:
-                    data[base : base + _FIELDS] = [0] * _FIELDS
+                if self._array[base] == pid:
+                    self._array[base : base + _FIELDS] = [0] * _FIELDS
 
+    def abandon(self) -> None:
+        """This worker could not record its job's outcome: leave the entry for the supervisor,
+        which settles the attempt as failed (so the attempt is counted and the job cannot loop)."""
+        pid = os.getpid()
+        with self.lock():
+            if self._own_slot is not None and self._array[self._own_slot * _FIELDS] == pid:
+                self._array[self._own_slot * _FIELDS + 5] = EntryFlag.ABANDONED
+
+    def cancel_requested(self, job_id: int) -> bool:
+        """Read from a signal handler: whether the supervisor asked this process to stop
+        `job_id`. No lock: one aligned word, and a signal handler must never block."""
+        slot = self._own_slot
+        if slot is None:
+            return False
+        base = slot * _FIELDS
+        return (
+            self._array[base] == os.getpid()
+            and self._array[base + 1] == job_id
+            and self._array[base + 5] == EntryFlag.CANCEL_REQUESTED
+        )
+
+    # --- the claiming process -----------------------------------------------------------------
+    def claimed(self, claims: list[tuple[int, int, int]]) -> None:
+        """(job id, attempt, attempted_at in epoch us) of jobs about to be handed to workers."""
+        now = monotonic_ms()
+        with self.lock():
+            for job_id, attempt, attempted_at_us in claims:
+                slot = self._free_claim_slot()
+                base = slot * _CLAIM_FIELDS
+                self._claims[base : base + _CLAIM_FIELDS] = [
+                    job_id,
+                    attempt,
+                    attempted_at_us,
+                    now,
+                    ClaimStatus.CLAIMED,
+                ]
+            self._progress[0] += len(claims)
+
+    def _free_claim_slot(self) -> int:
+        data = self._claims
+        oldest, oldest_ms = 0, None
+        for slot in range(self._claim_slots):
+            base = slot * _CLAIM_FIELDS
+            if not data[base + 4]:
+                return slot
+            if data[base + 4] == ClaimStatus.REVOKED and (
+                oldest_ms is None or data[base + 3] < oldest_ms
+            ):
+                oldest, oldest_ms = slot, data[base + 3]
+        if oldest_ms is None:
+            raise RuntimeError("the claim ring is full")
+        # The oldest revoked claim's package is long gone or will be checked against the
+        # database when taken (a claim unknown to the ring is never started unchecked).
+        return oldest
+
+    # --- the supervisor -----------------------------------------------------------------------
     def clear(self, entry: RunningJob) -> None:
-        with self._array.get_lock():
+        with self.lock(LOCK_WAIT_SECONDS):
             base = entry.slot * _FIELDS
             if self._array[base] == entry.pid and self._array[base + 1] == entry.job_id:
                 self._array[base : base + _FIELDS] = [0] * _FIELDS
 
-    def snapshot(self) -> list[RunningJob]:
-        with self._array.get_lock():
+    def request_cancel(self, entry: RunningJob) -> bool:
+        """Mark the entry so that the worker's SIGUSR1 handler stops this job and no other."""
+        with self.lock(LOCK_WAIT_SECONDS):
+            base = entry.slot * _FIELDS
+            if self._array[base] == entry.pid and self._array[base + 1] == entry.job_id:
+                self._array[base + 5] = EntryFlag.CANCEL_REQUESTED
+                return True
+            return False
+
+    def snapshot(self, timeout: float | None = LOCK_WAIT_SECONDS) -> list[RunningJob]:
+        with self.lock(timeout):
             values = self._array[:]
         entries = []
         for slot in range(self._slots):
@@ -107,9 +307,60 @@ class RunningRegistry:
                 entries.append(RunningJob(slot, *values[base : base + _FIELDS]))
         return entries
 
-    def lock(self):
-        """Held while the supervisor releases unstarted jobs, so none starts in between."""
-        return self._array.get_lock()
+    def unlocked_snapshot(self) -> list[RunningJob]:
+        """For a node that is wedged and exiting: the lock may be held by a dead process."""
+        values = self._array[:]
+        return [
+            RunningJob(slot, *values[slot * _FIELDS : (slot + 1) * _FIELDS])
+            for slot in range(self._slots)
+            if values[slot * _FIELDS]
+        ]
+
+    def pending_claims(self) -> list[Claim]:
+        with self.lock(LOCK_WAIT_SECONDS):
+            values = self._claims[:]
+        return [
+            Claim(slot, *values[slot * _CLAIM_FIELDS : (slot + 1) * _CLAIM_FIELDS])
+            for slot in range(self._claim_slots)
+            if values[slot * _CLAIM_FIELDS + 4] == ClaimStatus.CLAIMED
+        ]
+
+    def revoke(self, claims: list[Claim]) -> list[Claim]:
+        """Revoke claims no worker has started; returns those revoked (a worker may have
+        started one since the list was read: it is left alone)."""
+        revoked = []
+        with self.lock(LOCK_WAIT_SECONDS):
+            for claim in claims:
+                base = claim.slot * _CLAIM_FIELDS
+                if (
+                    self._claims[base] == claim.job_id
+                    and self._claims[base + 1] == claim.attempt
+                    and self._claims[base + 4] == ClaimStatus.CLAIMED
+                ):
+                    self._claims[base + 4] = ClaimStatus.REVOKED
+                    revoked.append(claim)
+        return revoked
+
+    def revoke_all(self) -> list[Claim]:
+        return self.revoke(self.pending_claims())
+
+    def known_job_ids(self) -> set[int]:
+        """Jobs this node's processes know of: running, or claimed and not yet taken."""
+        with self.lock(LOCK_WAIT_SECONDS):
+            running = self._array[:]
+            claims = self._claims[:]
+        ids = {running[s * _FIELDS + 1] for s in range(self._slots) if running[s * _FIELDS]}
+        ids.update(
+            claims[s * _CLAIM_FIELDS]
+            for s in range(self._claim_slots)
+            if claims[s * _CLAIM_FIELDS + 4]
+        )
+        return ids
+
+    def progress(self) -> tuple[int, int, int]:
+        """(packages handed to the workers' queue, taken by workers, started)."""
+        values = self._progress[:]
+        return values[0], values[1], values[2]
 
 
 class PausedQueues:
@@ -134,7 +385,8 @@ class NodeRuntime:
         self.prefetch = prefetch
         self.main_pid = os.getpid()
         self.stopping = _FORK.Event()
-        self.registry = RunningRegistry(slots=concurrency + 16)
+        capacity = concurrency + prefetch
+        self.registry = RunningRegistry(slots=concurrency + 16, claim_slots=4 * capacity + 16)
         self.paused = PausedQueues(self.queues)
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -171,11 +423,24 @@ def install(runtime: NodeRuntime | None) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+# The signals the engine itself sends to a node's processes. Their default action kills; a
+# process between jobs that died of one could hold a multiprocessing lock (the task queue's
+# read lock, a timer lock) for ever. Every forked process ignores them until perform() runs.
+ENGINE_SIGNALS = (signal.SIGUSR1, signal.SIGALRM)
+
+
+def _ignore_outside_perform(signum, frame) -> None:
+    from workflows.jobs import executor
+
+    executor.on_engine_signal(signum)
 
 
 def die_with_parent() -> None:
     """Run in every process django-q2 forks for a node: if its parent dies (even by SIGKILL),
-    it is killed too: no part of a node runs on once its heartbeat is gone."""
+    it is killed too: no part of a node runs on once its heartbeat is gone. The engine's own
+    signals get a handler that can never kill the process between jobs."""
+    for signum in ENGINE_SIGNALS:
+        signal.signal(signum, _ignore_outside_perform)
     parent = multiprocessing.parent_process()
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 NOTIFY_CHANNEL = "jobs_available"
 # Namespace of the engine's advisory locks (first int of the two-int form).
 LOCK_NAMESPACE = 7021
-LEADER_LOCK_KEY = 1
 CRON_SYNC_LOCK_KEY = 2
 
 CLAIM_FUNCTION = f"""
@@ -377,11 +376,26 @@ UPDATE jobs_job SET
 RETURNING queue, state
 """
 
-NODE_UNSTARTED_OLDER_THAN = """
-SELECT id, attempt, attempted_at FROM jobs_job
- WHERE state = 'executing' AND attempted_by[1] = %(node)s
-   AND attempted_at < now() - make_interval(secs => %(seconds)s::float8)
-   AND NOT (id = ANY(%(started)s::bigint[]))
+# The supervisor's release of claims its node revoked: a row that an application transaction
+# holds is skipped (and released at a later sweep), never waited for.
+RELEASE_UNSTARTED_SKIP_LOCKED = f"""
+WITH owned AS (SELECT id FROM jobs_job WHERE {_OWNED} FOR UPDATE SKIP LOCKED)
+UPDATE jobs_job j SET state = 'available', attempt = greatest(j.attempt - 1, 0),
+       attempted_at = NULL, attempted_by = NULL
+  FROM owned WHERE j.id = owned.id
+RETURNING j.queue
+"""
+
+# Of the claims a node has handed to its workers but not started, those it no longer owns
+# (cancelled, rescued by the lifeline, released): their packages must not start.
+CLAIMS_NOT_OWNED = """
+SELECT c.id, c.attempt, c.at_us
+  FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(at_us)s::bigint[]) AS c(id, attempt, at_us)
+ WHERE NOT EXISTS (
+   SELECT 1 FROM jobs_job j
+    WHERE j.id = c.id AND j.state = 'executing' AND j.attempt = c.attempt
+      AND j.attempted_by[1] = %(node)s
+      AND (extract(epoch FROM j.attempted_at) * 1000000)::bigint = c.at_us)
 """
 
 NODE_EXECUTING = """
@@ -464,5 +478,15 @@ ON CONFLICT (name) DO UPDATE
 """
 PAUSED_QUEUES = "SELECT name FROM jobs_queue WHERE paused"
 
-TRY_LOCK = "SELECT pg_try_advisory_lock(%s, %s)"
+# Leadership is a lease, not a session lock: a leader that stops (SIGSTOP, a long pause, a
+# half-open connection) loses it when the lease expires, and another node takes over.
+LEADER_ACQUIRE = """
+INSERT INTO jobs_lease (name, holder, expires_at)
+VALUES ('leader', %(node)s, now() + make_interval(secs => %(seconds)s::float8))
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+ WHERE jobs_lease.holder = excluded.holder OR jobs_lease.expires_at < now()
+RETURNING holder
+"""
+LEADER_RELEASE = "DELETE FROM jobs_lease WHERE name = 'leader' AND holder = %s"
+LEADER_HOLDER = "SELECT holder, expires_at FROM jobs_lease WHERE name = 'leader'"
 XACT_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"

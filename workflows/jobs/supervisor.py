@@ -1,13 +1,16 @@
 """A node's supervisor: a thread in the `qcluster` main process.
 
-Every node: heartbeats; refreshes the paused-queue flags; settles jobs whose worker process died
-or blew its hard timeout; interrupts running jobs that were cancelled; releases prefetched jobs
-that waited too long. The elected leader (a session advisory lock) also runs the plugins:
-stager (due scheduled/retryable -> available), lifeline (rescue orphaned jobs) and pruner.
+Every node: watches that its pool makes progress, and heartbeats only while it does; refreshes
+the paused-queue flags; settles jobs whose worker process died, blew its hard timeout or could
+not record an outcome; interrupts running jobs that were cancelled; revokes claims that waited
+too long or that the node no longer owns. The leader (a lease renewed every two seconds, lost
+when the leader stops renewing) also runs the plugins: stager (due scheduled/retryable ->
+available), lifeline (rescue orphaned jobs) and pruner.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -23,17 +26,29 @@ from django.utils.module_loading import import_string
 from workflows.jobs import database, sql
 from workflows.jobs.conf import JobsSettings, jobs_settings
 from workflows.jobs.maintenance import (
-    release_unstarted_jobs,
+    notify_queues,
     rescue_orphaned_jobs,
     settle_interrupted_attempt,
     stage_due_jobs,
 )
 from workflows.jobs.pruning import prune_finished_jobs
-from workflows.jobs.runtime import NodeRuntime, RunningJob, now_ms
+from workflows.jobs.runtime import (
+    Claim,
+    NodeRuntime,
+    NodeWedged,
+    RunningJob,
+    epoch_us,
+    from_epoch_us,
+    monotonic_ms,
+    now_ms,
+)
 
 logger = logging.getLogger("workflows.jobs")
 
 TICK_SECONDS = 0.25
+# The supervisor's own session: no statement may hold up heartbeats for long.
+SESSION_SETTINGS = "SET lock_timeout = '2s'; SET statement_timeout = '15s'"
+ORPHAN_SWEEP_SECONDS = 5.0
 
 
 def _alive(entry: RunningJob) -> bool:
@@ -65,20 +80,31 @@ class Supervisor(threading.Thread):
         self.runtime = runtime
         self.conf = conf or jobs_settings()
         self.halt = threading.Event()
+        self.wedged = threading.Event()
+        self.wedged_reason = ""
         self.conn = None
-        self.is_leader = False
+        self.lead_until: float = float("-inf")  # monotonic; the lease is ours until then
         self.killed_for_timeout: dict[tuple[int, int], int] = {}
         self.signalled_cancel: set[tuple[int, int]] = set()
+        self.unknown_executing: set[tuple] = set()
+        self._progress_seen: tuple[int, int] = (-1, -1)
+        self._stalled_since: float | None = None
         self.tasks = self.task_table(self.conf, self)
+
+    @property
+    def is_leader(self) -> bool:
+        return time.monotonic() < self.lead_until
 
     @staticmethod
     def task_table(conf: JobsSettings, supervisor: Supervisor | None = None) -> list[Every]:
         """What the supervisor runs, how often, and whether only the leader runs it."""
         target = supervisor or Supervisor.__new__(Supervisor)
         tasks = [
+            Every(1.0, target.watch_progress),
             Every(0.5, target.refresh_paused),
             Every(0.5, target.check_running),
-            Every(1.0, target.release_stale_prefetch),
+            Every(0.5, target.settle_claims),
+            Every(ORPHAN_SWEEP_SECONDS, target.release_orphaned_claims),
             Every(conf.heartbeat_interval_seconds, target.heartbeat),
             Every(2.0, target.try_lead),
             Every(conf.stage_interval_seconds, target.stage, leader_only=True),
@@ -94,13 +120,12 @@ class Supervisor(threading.Thread):
     def _db(self):
         if self.conn is None or self.conn.closed:
             self.conn = database.connect()
-            self.is_leader = False
+            self.conn.execute(SESSION_SETTINGS)
         return self.conn
 
     def _reset_db(self) -> None:
         database.close_quietly(self.conn)
         self.conn = None
-        self.is_leader = False
 
     def run(self) -> None:
         backoff = 0.5
@@ -112,6 +137,16 @@ class Supervisor(threading.Thread):
                         task.action()
                         task.last = now
                 backoff = 0.5
+            except NodeWedged as exc:
+                self.wedged_reason = str(exc)
+                logger.error(
+                    "node %s is wedged: %s; it stops heartbeating and exits so that its "
+                    "supervisor restarts it",
+                    self.runtime.name,
+                    exc,
+                )
+                self.wedged.set()
+                break
             except database.CONNECTION_ERRORS as exc:
                 logger.warning(
                     "node supervisor lost the database (%s); retrying", type(exc).__name__
@@ -132,6 +167,32 @@ class Supervisor(threading.Thread):
         # Django's per-thread connection, if a plugin used the ORM.
         connection.close()
 
+    # --- progress -----------------------------------------------------------------------------
+    def watch_progress(self) -> None:
+        """A heartbeat must mean the node can make progress. Claims waiting in the workers'
+        queue while workers are free, and none taken for `wedged_after_seconds`, means the
+        pool stopped consuming (a worker died holding the queue's lock, a wedged process):
+        raise NodeWedged, and the node exits for its supervisor to restart it."""
+        if self.runtime.stopping.is_set():
+            return
+        running = len(self.runtime.registry.snapshot())  # NodeWedged if the lock is stuck
+        handed, taken, _ = self.runtime.registry.progress()
+        pending = handed - taken
+        free = self.runtime.concurrency - running
+        now = time.monotonic()
+        if taken != self._progress_seen[1] or pending <= 0 or free <= 0:
+            self._progress_seen = (handed, taken)
+            self._stalled_since = None
+            return
+        if self._stalled_since is None:
+            self._stalled_since = now
+        elif now - self._stalled_since >= self.conf.wedged_after_seconds:
+            raise NodeWedged(
+                f"{pending} claimed job(s) waited in the workers' queue while {free} worker "
+                f"process(es) were free, and none was taken for "
+                f"{now - self._stalled_since:.0f} s"
+            )
+
     # --- every node ---------------------------------------------------------------------------
     def register(self) -> None:
         self._db().execute(
@@ -150,8 +211,14 @@ class Supervisor(threading.Thread):
         updated = self._db().execute(sql.NODE_HEARTBEAT, [stopping, self.runtime.name]).rowcount
         if not updated:
             logger.error(
-                "node %s was declared dead by the lifeline; registering again", self.runtime.name
+                "node %s was declared dead by the lifeline (it missed its heartbeats); its "
+                "jobs were rescued elsewhere, so its claims are revoked and its running "
+                "attempts stopped; registering again",
+                self.runtime.name,
             )
+            self.runtime.registry.revoke_all()
+            for entry in self.runtime.registry.snapshot():
+                self._interrupt(entry)
             self.register()
 
     def refresh_paused(self) -> None:
@@ -169,11 +236,30 @@ class Supervisor(threading.Thread):
         )
         self.runtime.registry.clear(entry)
 
+    def _interrupt(self, entry: RunningJob) -> None:
+        """Ask the worker to stop this job: the mark names the job, so a SIGUSR1 that reaches
+        the process after it moved on to another job is ignored."""
+        key = (entry.pid, entry.job_id)
+        if key in self.signalled_cancel or not self.runtime.registry.request_cancel(entry):
+            return
+        self.signalled_cancel.add(key)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(entry.pid, signal.SIGUSR1)
+
     def check_running(self) -> None:
         entries = self.runtime.registry.snapshot()
         now = now_ms()
+        live = {(e.pid, e.job_id) for e in entries}
+        self.signalled_cancel &= live
         for entry in entries:
             key = (entry.pid, entry.job_id)
+            if entry.abandoned:
+                self._settle(
+                    entry,
+                    "The engine could not record this attempt's outcome; the attempt counts "
+                    "as failed.",
+                )
+                continue
             if not _alive(entry):
                 overrun = self.killed_for_timeout.pop(key, None)
                 if overrun is not None:
@@ -187,7 +273,6 @@ class Supervisor(threading.Thread):
                         f"job (killed by a signal or crashed)."
                     )
                 self._settle(entry, message)
-                self.signalled_cancel.discard(key)
                 continue
             if (
                 entry.hard_deadline_ms
@@ -199,7 +284,7 @@ class Supervisor(threading.Thread):
                 )
                 self.killed_for_timeout[key] = int(self.conf.hard_timeout_margin_seconds)
                 os.kill(entry.pid, signal.SIGKILL)
-        running = [entry for entry in entries if _alive(entry)]
+        running = [entry for entry in entries if not entry.abandoned and _alive(entry)]
         if running:
             cancelled = {
                 job_id
@@ -208,12 +293,11 @@ class Supervisor(threading.Thread):
                 .fetchall()
             }
             for entry in running:
-                key = (entry.pid, entry.job_id)
-                if entry.job_id in cancelled and key not in self.signalled_cancel:
-                    self.signalled_cancel.add(key)
-                    os.kill(entry.pid, signal.SIGUSR1)
+                if entry.job_id in cancelled:
+                    self._interrupt(entry)
 
     def _backoff(self, entry: RunningJob) -> float:
+        from workflows.jobs.executor import clamp_delay
         from workflows.jobs.models import Job
         from workflows.jobs.worker import resolve_worker
 
@@ -226,39 +310,100 @@ class Supervisor(threading.Thread):
         if worker_class is None:
             return 0.0
         try:
-            return float(worker_class().backoff(job))
+            return clamp_delay(worker_class().backoff(job))
         except Exception:
             return 0.0
 
-    def release_stale_prefetch(self) -> None:
-        """Jobs claimed for this node's buffer that no worker started within
-        prefetch_release_seconds go back to available, so other nodes can run them. The
-        registry's lock keeps a worker from starting one of them meanwhile."""
-        with self.runtime.registry.lock():
-            started = [entry.job_id for entry in self.runtime.registry.snapshot()]
-            stale = (
+    def settle_claims(self) -> None:
+        """Claims handed to the workers but not started: revoke those that waited longer than
+        prefetch_release_seconds (by this machine's monotonic clock, so a jump of the
+        database's clock changes nothing) and release them, so other nodes may run them; and
+        revoke those the node no longer owns (cancelled, rescued), so they never start."""
+        claims = self.runtime.registry.pending_claims()
+        if not claims:
+            return
+        limit_ms = monotonic_ms() - int(self.conf.prefetch_release_seconds * 1000)
+        stale = [claim for claim in claims if claim.claimed_ms <= limit_ms]
+        fresh = [claim for claim in claims if claim.claimed_ms > limit_ms]
+        gone = self._not_owned(fresh) if fresh else []
+        revoked = self.runtime.registry.revoke(stale + gone)
+        stale_ids = {(claim.job_id, claim.attempt) for claim in stale}
+        self._release([c for c in revoked if (c.job_id, c.attempt) in stale_ids])
+
+    def _not_owned(self, claims: list[Claim]) -> list[Claim]:
+        rows = (
+            self._db()
+            .execute(
+                sql.CLAIMS_NOT_OWNED,
+                {
+                    "ids": [c.job_id for c in claims],
+                    "attempts": [c.attempt for c in claims],
+                    "at_us": [c.attempted_at_us for c in claims],
+                    "node": self.runtime.name,
+                },
+            )
+            .fetchall()
+        )
+        gone = set(rows)
+        return [c for c in claims if (c.job_id, c.attempt, c.attempted_at_us) in gone]
+
+    def _release(self, claims: list[Claim]) -> int:
+        queues = []
+        for claim in claims:
+            row = (
                 self._db()
                 .execute(
-                    sql.NODE_UNSTARTED_OLDER_THAN,
+                    sql.RELEASE_UNSTARTED_SKIP_LOCKED,
                     {
+                        "id": claim.job_id,
+                        "attempt": claim.attempt,
                         "node": self.runtime.name,
-                        "seconds": self.conf.prefetch_release_seconds,
-                        "started": started,
+                        "attempted_at": from_epoch_us(claim.attempted_at_us),
                     },
                 )
-                .fetchall()
+                .fetchone()
             )
-            release_unstarted_jobs(self._db(), node=self.runtime.name, claims=stale)
+            if row:
+                queues.append(row[0])
+        notify_queues(self._db(), queues)
+        return len(queues)
+
+    def release_orphaned_claims(self) -> None:
+        """Jobs executing on this node in the database that no process of the node knows of
+        (a claim whose answer was lost with a killed pusher, a release skipped because a row
+        was locked): seen unknown at two sweeps in a row, they are released."""
+        rows = self._db().execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
+        known = self.runtime.registry.known_job_ids()
+        unknown = {tuple(row) for row in rows if row[0] not in known}
+        orphans = unknown & self.unknown_executing
+        self.unknown_executing = unknown - orphans
+        if orphans:
+            released = self._release(
+                [
+                    Claim(-1, job_id, attempt, epoch_us(attempted_at), 0, 0)
+                    for job_id, attempt, attempted_at in orphans
+                ]
+            )
+            if released:
+                logger.warning(
+                    "node %s released %s claimed job(s) that none of its processes held",
+                    self.runtime.name,
+                    released,
+                )
 
     # --- leader only ----------------------------------------------------------------------------
     def try_lead(self) -> None:
-        if not self.is_leader:
-            (got,) = (
-                self._db()
-                .execute(sql.TRY_LOCK, [sql.LOCK_NAMESPACE, sql.LEADER_LOCK_KEY])
-                .fetchone()
-            )
-            self.is_leader = bool(got)
+        """Take or renew the leader's lease. The lease is trusted locally for 80 % of its
+        length from before the request, so a leader that was stopped longer than that asks
+        again before it runs any plugin (and finds another node holding it)."""
+        seconds = self.conf.leader_lease_seconds
+        asked = time.monotonic()
+        row = (
+            self._db()
+            .execute(sql.LEADER_ACQUIRE, {"node": self.runtime.name, "seconds": seconds})
+            .fetchone()
+        )
+        self.lead_until = asked + 0.8 * seconds if row else float("-inf")
 
     def stage(self) -> None:
         stage_due_jobs(self._db(), self.conf)

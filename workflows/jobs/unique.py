@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.jobs.errors import JobValidationError
 from workflows.jobs.states import ALL_STATES, JobState
 
 UNIQUE_FIELDS = ("args", "queue", "worker", "meta")
@@ -25,8 +26,12 @@ DEFAULT_UNIQUE_STATES = (
 )
 
 
-class UniqueOptionError(ValueError):
-    pass
+# Longer than this, a unique window would overflow PostgreSQL's timestamps; None is "forever".
+MAX_UNIQUE_PERIOD_SECONDS = 100 * 365 * 86400
+
+
+class UniqueOptionError(JobValidationError):
+    """A Unique(...) option cannot be used as given."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,19 @@ class Unique:
                 f"Unique period must be a whole number of seconds >= 1, or None for no time "
                 f"limit; got {self.period!r}."
             )
+        if self.period is not None and self.period > MAX_UNIQUE_PERIOD_SECONDS:
+            raise UniqueOptionError(
+                f"Unique period must be at most {MAX_UNIQUE_PERIOD_SECONDS} seconds (100 years); "
+                f"got {self.period!r}. Use period=None for no time limit."
+            )
         if not self.fields or set(self.fields) - set(UNIQUE_FIELDS):
             raise UniqueOptionError(
                 f"Unique fields must be a non-empty subset of {UNIQUE_FIELDS}; got {self.fields!r}."
             )
         if self.keys and "args" not in self.fields:
             raise UniqueOptionError("Unique keys select args keys, so fields must include 'args'.")
+        if not all(isinstance(f, str) for f in self.fields):
+            raise UniqueOptionError(f"Unique fields must be strings; got {self.fields!r}.")
         if not all(isinstance(k, str) for k in self.keys):
             raise UniqueOptionError(f"Unique keys must be strings; got {self.keys!r}.")
         unknown_states = set(self.states) - set(ALL_STATES)

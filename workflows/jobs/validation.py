@@ -8,18 +8,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.errors import JobValidationError
 from workflows.jobs.unique import Unique
+
+__all__ = ["JobValidationError"]
 
 # Python writes floats from 1e16 up in exponent form; jsonb stores them as exact decimals.
 JSONB_FLOAT_LIMIT = 1e16
+# Deeper args are refused before Python's recursion limit (or PostgreSQL's) is reached.
+MAX_JSON_DEPTH = 64
+MAX_WORKER_PATH_CHARS = 255
+MAX_TAGS = 50
+# PostgreSQL's bigint: job ids.
+MAX_JOB_ID = 2**63 - 1
 
 
-class JobValidationError(ValueError):
-    """A job cannot be built or inserted as given; the message names the field and the fix."""
-
-
-def _json_problem(value: Any, path: str) -> str | None:
+def _json_problem(value: Any, path: str, depth: int = 0) -> str | None:
     """The first value under `path` that would not survive a JSON round trip unchanged."""
+    if depth > MAX_JSON_DEPTH:
+        return (
+            f"{path} nests more than {MAX_JSON_DEPTH} levels deep; flatten the structure or "
+            f"store it in a table and pass its id"
+        )
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -45,7 +55,7 @@ def _json_problem(value: Any, path: str) -> str | None:
         return None
     if isinstance(value, list):
         for index, item in enumerate(value):
-            problem = _json_problem(item, f"{path}[{index}]")
+            problem = _json_problem(item, f"{path}[{index}]", depth + 1)
             if problem:
                 return problem
         return None
@@ -56,7 +66,7 @@ def _json_problem(value: Any, path: str) -> str | None:
             problem = _json_problem(key, f"{path} key {key[:40]!r}")
             if problem:
                 return problem
-            problem = _json_problem(item, f"{path}[{key[:40]!r}]")
+            problem = _json_problem(item, f"{path}[{key[:40]!r}]", depth + 1)
             if problem:
                 return problem
         return None
@@ -131,6 +141,11 @@ def check_tags(tags: Any) -> list[str]:
         return []
     if isinstance(tags, str) or not isinstance(tags, list | tuple):
         raise JobValidationError(f"tags must be a list of strings; got {type(tags).__name__}.")
+    if len(tags) > MAX_TAGS:
+        raise JobValidationError(
+            f"a job has at most {MAX_TAGS} tags; got {len(tags)}. Tags label jobs for search: "
+            f"put data in args."
+        )
     for tag in tags:
         if not isinstance(tag, str) or not tag or len(tag) > 100 or _json_problem(tag, "tag"):
             raise JobValidationError(
@@ -168,6 +183,32 @@ def check_schedule(scheduled_at: Any, schedule_in: Any, now: datetime) -> dateti
             )
         return now + timedelta(seconds=seconds)
     return None
+
+
+def check_worker_path(worker: Any) -> str:
+    if not isinstance(worker, str) or not worker:
+        raise JobValidationError("worker must be the dotted path of a Worker class.")
+    if len(worker) > MAX_WORKER_PATH_CHARS:
+        raise JobValidationError(
+            f"worker path is {len(worker)} characters, more than the {MAX_WORKER_PATH_CHARS} "
+            f"the jobs table holds: give the Worker class a shorter module path."
+        )
+    return worker
+
+
+def check_job_ids(job_ids: Any) -> list[int]:
+    """Job ids as PostgreSQL's bigint holds them; anything else is refused before SQL."""
+    if isinstance(job_ids, str | bytes) or not hasattr(job_ids, "__iter__"):
+        raise JobValidationError(f"job ids must be a list of whole numbers; got {job_ids!r}.")
+    ids = list(job_ids)
+    for job_id in ids:
+        if isinstance(job_id, bool) or not isinstance(job_id, int):
+            raise JobValidationError(f"a job id is a whole number; got {job_id!r}.")
+        if not 1 <= job_id <= MAX_JOB_ID:
+            raise JobValidationError(
+                f"job id {job_id} is out of range: ids are from 1 to {MAX_JOB_ID}."
+            )
+    return ids
 
 
 def check_unique(unique: Any) -> Unique | None:

@@ -13,15 +13,18 @@ Exit status: 0 on success, 1 when an argument is wrong or a named job does not e
 
 from __future__ import annotations
 
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 from django.utils import timezone
 
 from workflows.jobs import services
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.cron import sync_schedules
+from workflows.jobs.errors import JobsError
 from workflows.jobs.models import Job, Node
 from workflows.jobs.queues import (
-    UnknownQueueError,
     pause_queue,
     queues_overview,
     resume_queue,
@@ -29,6 +32,20 @@ from workflows.jobs.queues import (
     sync_queues,
 )
 from workflows.jobs.states import UNFINISHED_STATES
+
+MAX_DEAD_LETTERS_LISTED = 10_000
+
+
+def _dead_letter_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--limit takes a whole number; got {text!r}") from None
+    if not 1 <= value <= MAX_DEAD_LETTERS_LISTED:
+        raise argparse.ArgumentTypeError(
+            f"--limit must be from 1 to {MAX_DEAD_LETTERS_LISTED}; got {value}"
+        )
+    return value
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
@@ -66,13 +83,13 @@ class Command(BaseCommand):
         dead = actions.add_parser("dead", help="list dead letters")
         dead.add_argument("--queue")
         dead.add_argument("--worker")
-        dead.add_argument("--limit", type=int, default=50)
+        dead.add_argument("--limit", type=_dead_letter_limit, default=50)
         actions.add_parser("sync", help="create queues and cron schedules from settings")
 
     def handle(self, *args, action: str, **options):
         try:
             getattr(self, f"do_{action}")(**options)
-        except (UnknownQueueError, ValueError) as exc:
+        except (JobsError, ValueError) as exc:
             raise CommandError(str(exc).strip("'\"")) from None
 
     # --- actions ---------------------------------------------------------------------------
@@ -141,7 +158,9 @@ class Command(BaseCommand):
         if queue:
             jobs = jobs.filter(queue=queue)
         if worker:
-            jobs = jobs.filter(worker__endswith=worker)
+            # The full dotted path, or a class name matching the path's last part exactly
+            # ("Worker" must not select every *Worker).
+            jobs = jobs.filter(Q(worker=worker) | Q(worker__endswith=f".{worker}"))
         return jobs
 
     def do_retry(self, ids: list[int], discarded: bool, queue, worker, **options) -> None:
