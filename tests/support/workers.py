@@ -21,7 +21,13 @@ def _witness_connection():
     """An autocommit connection of this process, outside any job's transaction."""
     from workflows.jobs import database
 
+    from psycopg.pq import TransactionStatus
+
     conn = _witness.get(os.getpid())
+    if conn is not None and not conn.closed and conn.info.transaction_status != (
+        TransactionStatus.IDLE
+    ):
+        conn.close()  # interrupted mid-statement (a cancel, a timeout): start afresh
     if conn is None or conn.closed:
         conn = _witness[os.getpid()] = database.connect()
     return conn
@@ -126,4 +132,77 @@ class LongFirstAttemptWorker(Worker):
         record("start", job)
         if job.attempt == 1:
             time.sleep(job.args.get("sleep", 30))
+        record("done", job)
+
+
+class ShortWorker(Worker):
+    """A short job (args['ms'] milliseconds) that records its start and its completion."""
+
+    def perform(self, job):
+        record("start", job)
+        time.sleep(job.args.get("ms", 5) / 1000)
+        record("done", job)
+
+
+class PoisonedErrorWorker(Worker):
+    """Fails with an error text that jsonb cannot store as it is (a NUL, a lone surrogate)."""
+
+    max_attempts = 2
+
+    def backoff(self, job):
+        return 0
+
+    def perform(self, job):
+        record("start", job)
+        raise RuntimeError("bad byte \x00 and lone surrogate \udcff in the message")
+
+
+class HugeBackoffWorker(Worker):
+    """Asks for a backoff that would overflow PostgreSQL's timestamps."""
+
+    max_attempts = 3
+
+    def backoff(self, job):
+        return 2**61
+
+    def perform(self, job):
+        record("start", job)
+        raise RuntimeError("fails once, retry in the far future")
+
+
+class HugeSnoozeWorker(Worker):
+    """A non-transactional worker snoozing past the end of PostgreSQL's calendar."""
+
+    transactional = False
+
+    def perform(self, job):
+        record("start", job)
+        return Snooze(2**61)
+
+
+class SlowQueryWorker(Worker):
+    """Non-transactional; runs a query longer than its 1 s timeout (or until cancelled)."""
+
+    transactional = False
+    max_attempts = 1
+
+    def timeout(self, job):
+        return job.args.get("timeout", 1)
+
+    def perform(self, job):
+        record("start", job)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(%s)", [job.args.get("sleep", 30)])
+        record("done", job)
+
+
+class QueryWorker(Worker):
+    """One attempt only: fails if its worker process's database connection is unusable."""
+
+    max_attempts = 1
+
+    def perform(self, job):
+        record("start", job)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
         record("done", job)

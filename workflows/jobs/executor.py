@@ -7,6 +7,7 @@ hands them. `execute_attempt` is shared with the in-process paths of workflows.j
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -299,9 +300,15 @@ def execute_attempt(job, node: str) -> Outcome:
 
 def reset_connections() -> None:
     """After perform was interrupted (timeout, cancel) a connection may be left mid-query:
-    psycopg cleans up only after KeyboardInterrupt or SystemExit. Close Django's connections
-    of this thread so the next job starts on a fresh one (they reconnect on first use)."""
+    psycopg cleans up only after KeyboardInterrupt or SystemExit, and the server would run
+    the statement on (holding its locks) after the client went away. Cancel what is still
+    running, then close Django's connections of this thread; they reconnect on first use."""
     for conn in connections.all(initialized_only=True):
+        raw = conn.connection
+        if raw is not None and not raw.closed:
+            if raw.info.transaction_status == TransactionStatus.ACTIVE:
+                with contextlib.suppress(Exception):
+                    raw.cancel_safe(timeout=2.0)
         try:
             conn.close()
         except Exception:  # a broken connection is dropped all the same
