@@ -178,12 +178,31 @@ def measure(conn, claims: int) -> dict:
     return {"ms": times, "claimed": counts}
 
 
-def claim_function_at(revision: str | None) -> str:
-    """The CREATE OR REPLACE of jobs_claim() as of a git revision (None: this checkout)."""
-    if revision is None:
-        from workflows.jobs import sql
+def _claim_functions(schema: str) -> str:
+    """The CREATE statements of jobs_claim_ids() and jobs_claim() in a schema.sql text."""
+    parts = []
+    for name in ("jobs_claim_ids", "jobs_claim"):
+        start = schema.index(f"CREATE OR REPLACE FUNCTION {name}(")
+        end = schema.index("$$;", schema.index("AS $$", start)) + 3
+        parts.append(schema[start:end])
+    return "\n".join(parts)
 
-        return sql.CLAIM_FUNCTION
+
+def claim_function_at(revision: str | None) -> str:
+    """The CREATE OR REPLACE of jobs_claim() (and what it calls) as of a git revision (None:
+    this checkout): from schema.sql, or from sql.py's CLAIM_FUNCTION before schema.sql."""
+    if revision is None:
+        from workflows.jobs.store import sql
+
+        return _claim_functions(sql.schema_source())
+    schema = subprocess.run(
+        ["git", "show", f"{revision}:workflows/jobs/store/schema.sql"],
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if schema.returncode == 0:
+        return _claim_functions(schema.stdout)
     source = subprocess.run(
         ["git", "show", f"{revision}:workflows/jobs/sql.py"],
         cwd=common.ROOT,

@@ -28,7 +28,8 @@ def breakdown(n: int, runs: int, conn) -> dict:
     from django.db import connection, transaction
 
     from bench.workers import NoopWorker
-    from workflows.jobs import engine, sql
+    from workflows.jobs.api import jobs as engine
+    from workflows.jobs.store import sql
 
     phases: dict[str, list[float]] = {}
     for _ in range(runs):

@@ -5,10 +5,11 @@ what it does to concurrent inserts and claims.
 
 Each run fills the table (one INSERT ... SELECT generate_series): --old completed jobs finished
 8-30 days ago, 100,000 completed in the last 6 days (must survive), 10,000 available; then
-VACUUM ANALYZE and CHECKPOINT. It runs `workflows.jobs.pruning.prune_finished_jobs` (batches of
-10,000, each its own transaction, the engine's settings: completed after 7 days) on an
-autocommit connection from `workflows.jobs.database.connect()`, exactly as the leader's
-supervisor does, but without the 10 s time budget, until nothing is left.
+VACUUM ANALYZE and CHECKPOINT. It runs
+`workflows.jobs.store.maintenance.prune_finished_jobs` (batches of 10,000, each its own
+transaction, the engine's settings: completed after 7 days) on an autocommit connection from
+`workflows.jobs.store.database.connect()`, exactly as the leader's supervisor does, but
+without the 10 s time budget, until nothing is left.
 
 Meanwhile: a load thread inserts one job (the engine's INSERT, own transaction), claims with
 jobs_claim(node, 4, five queues) and completes what it claimed, every 10 ms, timing each
@@ -110,7 +111,7 @@ class Load(threading.Thread):
 
     def __init__(self):
         super().__init__(daemon=True)
-        from workflows.jobs import sql
+        from workflows.jobs.store import sql
 
         self.insert_sql = sql.INSERT_ONE.format(on_conflict="")
         self.stop_event = threading.Event()
@@ -195,9 +196,9 @@ class LockSampler(threading.Thread):
 
 
 def one_run(old: int, batch: int) -> dict:
-    from workflows.jobs import database
     from workflows.jobs.conf import jobs_settings
-    from workflows.jobs.pruning import prune_finished_jobs
+    from workflows.jobs.store import database
+    from workflows.jobs.store.maintenance import prune_finished_jobs
 
     with common.connect(JOBS_DB) as conn:
         fill_seconds = fill(conn, old)

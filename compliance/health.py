@@ -83,8 +83,7 @@ def check_analyzers() -> list[Check]:
 def check_job_engine(*, since) -> list[Check]:
     """Jobs discarded after spending their attempts, and queues deeper than the threshold,
     become operations alerts."""
-    from workflows.jobs.models import Job
-    from workflows.jobs.queues import queues_overview
+    from workflows.jobs import Job, Outcome, queues_overview
 
     threshold = settings.JOBS_QUEUE_DEPTH_ALERT
     deep = []
@@ -106,7 +105,8 @@ def check_job_engine(*, since) -> list[Check]:
         else:
             alert_resolve(code="queue_depth", incident_key=queue["name"])
     failed = Job.objects.filter(state="discarded", discarded_at__gte=since).order_by("discarded_at")
-    spent = [job for job in failed if not job.last_error.startswith("Discarded:")]
+    # Spent its attempts failing (not a worker's deliberate Discard).
+    spent = [job for job in failed if job.last_outcome == Outcome.FAILED]
     for job in spent:
         alert_raise(
             kind=AlertKind.OPERATIONS,

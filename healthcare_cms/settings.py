@@ -166,7 +166,7 @@ JOBS = {
 # django-q2 runs the workers; its broker is the engine's jobs table. See docs/job-engine.md.
 Q_CLUSTER = {
     "name": "healthcare_cms",
-    "broker_class": "workflows.jobs.broker.JobsBroker",
+    "broker_class": "workflows.jobs.runner.broker.JobsBroker",
     "workers": JOBS["node_concurrency"],
     # Room for every claimed job (workers + prefetch): the pusher never blocks on a full buffer.
     "queue_limit": JOBS["node_concurrency"]

@@ -98,12 +98,12 @@ class JobFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, worker, args, options):
         from workflows.jobs import insert
-        from workflows.jobs.worker import resolve_worker
+        from workflows.jobs.api.worker import resolve_worker
 
         return insert(resolve_worker(worker).new(args, **options))
 
     @classmethod
     def _build(cls, model_class, worker, args, options):
-        from workflows.jobs.worker import resolve_worker
+        from workflows.jobs.api.worker import resolve_worker
 
         return resolve_worker(worker).new(args, **options)

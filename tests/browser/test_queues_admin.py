@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def queues(transactional_db):
-    from workflows.jobs.queues import sync_queues
+    from workflows.jobs.api.queues import sync_queues
 
     sync_queues()
     return {queue.name: queue for queue in Queue.objects.all()}
@@ -27,7 +27,7 @@ def queue_notifications(transactional_db):
     read(), the payloads (queue names) received within a few seconds, at least one."""
     from django.db import connection
 
-    from workflows.jobs import sql
+    from workflows.jobs.store import sql
 
     listener = connection.get_new_connection(connection.get_connection_params())
     listener.autocommit = True

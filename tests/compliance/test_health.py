@@ -10,7 +10,7 @@ from compliance.health import check_regulator, health_check_run
 from compliance.models import Alert, HealthCheckResult
 from tests.support.workers import FailingWorker
 from workflows.jobs import Job, insert_all
-from workflows.jobs.queues import sync_queues
+from workflows.jobs.api.queues import sync_queues
 from workflows.jobs.testing import drain_queue
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from workflows.jobs.backoff import backoff_bounds, default_backoff
+from workflows.jobs.policy.backoff import backoff_bounds, default_backoff
 
 
 @pytest.mark.parametrize("attempt", range(1, 21))

@@ -1,6 +1,6 @@
 """When the claiming process claims: in batches, but never leaving workers or new jobs waiting."""
 
-from workflows.jobs.broker import ClaimPacer
+from workflows.jobs.runner.broker import ClaimPacer
 
 
 def test_an_unknown_count_claims_at_once():

@@ -5,8 +5,8 @@ import json
 import pytest
 from django.db import connection
 
+from workflows.jobs.api.queues import sync_queues
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.queues import sync_queues
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_the_periodic_maintenance_statements_use_indexes_with_a_million_rows():
     """Staging, rescue and pruning run every few seconds on every node: none may read the
     table. (Queue counts, for the admin, `jobs status` and the 5-minute health check, are
     occasional and count the backlog anyway.)"""
-    from workflows.jobs import sql
+    from workflows.jobs.store import sql
 
     week = 7 * 86400
     statements = [

@@ -13,7 +13,8 @@ from tests.support.commands import manage_py
 from tests.support.polling import wait_until
 from workflows.jobs import Job
 from workflows.jobs.checks import check_jobs_configuration
-from workflows.jobs.cron import CRON_FUNCTION, insert_cron_job, sync_schedules
+from workflows.jobs.node.cron import CRON_FUNCTION, insert_cron_job
+from workflows.jobs.runner.schedules import sync_schedules
 
 WORKER = "tests.support.workers.RecordingWorker"
 
@@ -63,7 +64,7 @@ class TestScheduler:
     def test_django_q2_s_scheduler_fires_due_schedules_through_the_engine(self, settings):
         from django_q.scheduler import scheduler
 
-        from workflows.jobs.broker import JobsBroker
+        from workflows.jobs.runner.broker import JobsBroker
 
         _crontab(settings, [("*/5 * * * *", WORKER)])
         sync_schedules()

@@ -276,7 +276,7 @@ def test_an_application_lock_on_a_prefetched_job_does_not_stop_the_heartbeat(clu
     release = threading.Event()
 
     def hold_lock():
-        from workflows.jobs import database
+        from workflows.jobs.store import database
 
         with database.connect(autocommit=False) as conn:
             conn.execute("SELECT 1 FROM jobs_job WHERE id = %s FOR UPDATE", [waiting[0].pk])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import signal
 from datetime import timedelta
 
 import pytest
@@ -24,18 +25,23 @@ from workflows.jobs import (
     JobValidationError,
     Unique,
     cancel_job,
-    executor,
     retry_job,
-    runtime,
 )
+from workflows.jobs.api.queues import UnknownQueueError, scale_queue, sync_queues
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.cron import SCHEDULE_PREFIX, sync_schedules
-from workflows.jobs.queues import UnknownQueueError, scale_queue, sync_queues
-from workflows.jobs.runtime import ClaimStatus, NodeRuntime, StartDecision, epoch_us
-from workflows.jobs.supervisor import Supervisor
+from workflows.jobs.execution import attempt as executor
+from workflows.jobs.execution import interrupts
+from workflows.jobs.node import runtime
+from workflows.jobs.node.cron import SCHEDULE_PREFIX
+from workflows.jobs.node.runtime import ClaimStatus, NodeRuntime, StartDecision, epoch_us
+from workflows.jobs.node.supervisor import Supervisor
+from workflows.jobs.policy.outcomes import JobCancelledWhileRunning
+from workflows.jobs.policy.text import MAX_DELAY_SECONDS, MAX_ERROR_CHARS, clamp_delay
+from workflows.jobs.policy.unique import UniqueOptionError
+from workflows.jobs.policy.validation import MAX_JSON_DEPTH
+from workflows.jobs.runner.schedules import sync_schedules
+from workflows.jobs.store import outcomes as store_outcomes
 from workflows.jobs.testing import drain_queue
-from workflows.jobs.unique import UniqueOptionError
-from workflows.jobs.validation import MAX_JSON_DEPTH
 
 
 def _runtime(name: str = "test-node") -> NodeRuntime:
@@ -92,22 +98,23 @@ class TestClaimRing:
         with pytest.raises(runtime.NodeWedged, match="registry lock"):
             node.registry.snapshot(timeout=0.2)
 
-    def test_sigusr1_interrupts_only_the_job_marked_for_cancellation(self, monkeypatch):
+    def test_sigusr1_interrupts_only_the_job_marked_for_cancellation(self):
         node = _runtime()
-        monkeypatch.setattr(runtime, "_current", node)
+        runtime.install(node)
         at = epoch_us(timezone.now())
         node.registry.start(11, 1, at, 0, check_after_ms=2000)
         (entry,) = node.registry.snapshot()
-        executor._performing.active, executor._performing.job_id = True, 12
+        interrupts._performing.active, interrupts._performing.job_id = True, 12
         try:
             node.registry.request_cancel(entry)
-            executor.on_engine_signal(10)  # SIGUSR1, for job 11: this perform is job 12
-            assert executor._performing.active
-            executor._performing.job_id = 11
-            with pytest.raises(executor.JobCancelledWhileRunning):
-                executor.on_engine_signal(10)
+            interrupts.on_engine_signal(signal.SIGUSR1)  # for job 11: this perform is job 12
+            assert interrupts._performing.active
+            interrupts._performing.job_id = 11
+            with pytest.raises(JobCancelledWhileRunning):
+                interrupts.on_engine_signal(signal.SIGUSR1)
         finally:
-            executor._performing.active = False
+            interrupts._performing.active = False
+            runtime.install(None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -141,7 +148,7 @@ class TestSupervisorRevocations:
         job = self._claimed_job(node, db_age_seconds=0)
         supervisor = Supervisor(node, jobs_settings())
         later = runtime.monotonic_ms() + 6000
-        monkeypatch.setattr("workflows.jobs.supervisor.monotonic_ms", lambda: later)
+        monkeypatch.setattr("workflows.jobs.node.supervisor.monotonic_ms", lambda: later)
         supervisor.settle_claims()
         job.refresh_from_db()
         assert job.state == "available" and job.attempt == 0
@@ -192,28 +199,28 @@ class TestSupervisorRevocations:
 class TestOutcomesThatCannotBeWritten:
     def test_error_text_is_made_storable(self):
         text = executor.scrub("NUL \x00 surrogate \udcff " + "x" * 20_000)
-        assert "\x00" not in text and len(text) <= executor.MAX_ERROR_CHARS
+        assert "\x00" not in text and len(text) <= MAX_ERROR_CHARS
         text.encode("utf-8")
 
     @pytest.mark.parametrize(
         ("delay", "expected"),
-        [(2**61, executor.MAX_DELAY_SECONDS), (-5, 0.0), (float("nan"), 0.0), ("x", 0.0)],
+        [(2**61, MAX_DELAY_SECONDS), (-5, 0.0), (float("nan"), 0.0), ("x", 0.0)],
     )
     def test_delays_are_clamped(self, delay, expected):
-        assert executor.clamp_delay(delay) == expected
+        assert clamp_delay(delay) == expected
 
     def test_a_refused_outcome_write_falls_back_to_a_failed_attempt(self, monkeypatch):
         """The outcome's own values are refused by the database: a minimal failed attempt is
         recorded instead, so the job cannot loop."""
         job = FailingWorker.enqueue({})
-        real = executor.error_entry
+        real = store_outcomes.error_entry
 
         def broken_entry(attempt, text):
             if "boom" in text:
                 return "not json"
             return real(attempt, text)
 
-        monkeypatch.setattr(executor, "error_entry", broken_entry)
+        monkeypatch.setattr(store_outcomes, "error_entry", broken_entry)
         drain_queue("default")
         job.refresh_from_db()
         assert job.state == "retryable" and job.attempt == 1
@@ -225,7 +232,7 @@ class TestForeignSchedules:
     def test_a_foreign_schedule_does_not_stop_the_cron_jobs_due_with_it(self, settings):
         from django_q.scheduler import scheduler
 
-        from workflows.jobs.broker import JobsBroker
+        from workflows.jobs.runner.broker import JobsBroker
 
         settings.JOBS = {
             **settings.JOBS,

@@ -11,8 +11,8 @@ from tests.factories import NodeFactory
 from tests.support.commands import manage_py
 from tests.support.workers import FailingWorker, RecordingWorker
 from workflows.jobs import Job
+from workflows.jobs.api.queues import sync_queues
 from workflows.jobs.models import Queue
-from workflows.jobs.queues import sync_queues
 from workflows.jobs.testing import drain_queue
 
 pytestmark = pytest.mark.django_db

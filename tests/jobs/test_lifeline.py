@@ -14,8 +14,8 @@ from tests.support.polling import wait_until
 from tests.support.workers import LongFirstAttemptWorker, RecordingWorker
 from workflows.jobs import Job
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.maintenance import rescue_orphaned_jobs
 from workflows.jobs.models import Node
+from workflows.jobs.store.maintenance import rescue_orphaned_jobs
 
 
 def _executing(job, *, node: str, attempted_ago: timedelta, attempt: int = 1):

@@ -8,7 +8,7 @@ from django.db import connection
 from tests.support.workers import RecordingWorker
 from workflows.jobs import Job, insert_all
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.pruning import prune_finished_jobs
+from workflows.jobs.store.maintenance import prune_finished_jobs
 
 
 def _finish(ids, state: str, days_ago: float):
@@ -72,7 +72,7 @@ def test_a_state_can_be_kept_forever(settings):
 
 
 def test_the_leader_prunes_periodically():
-    from workflows.jobs.supervisor import Supervisor
+    from workflows.jobs.node.supervisor import Supervisor
 
     tasks = {task.action.__name__: task for task in Supervisor.task_table(jobs_settings())}
     assert (

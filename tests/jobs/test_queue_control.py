@@ -11,8 +11,8 @@ from tests.support.overlap import max_overlap
 from tests.support.polling import wait_until
 from tests.support.workers import RecordingWorker
 from workflows.jobs import Job, check_queue, insert_all, pause_queue, resume_queue, scale_queue
+from workflows.jobs.api.queues import UnknownQueueError, sync_queues
 from workflows.jobs.models import Queue
-from workflows.jobs.queues import UnknownQueueError, sync_queues
 
 
 def _db_now():
@@ -75,7 +75,7 @@ def test_many_concurrent_claimers_never_exceed_a_queue_limit():
     errors = []
 
     def sampler():
-        from workflows.jobs import database
+        from workflows.jobs.store import database
 
         with database.connect() as conn:
             while not stop.is_set():
@@ -85,7 +85,7 @@ def test_many_concurrent_claimers_never_exceed_a_queue_limit():
                 peak["value"] = max(peak["value"], running)
 
     def claimer(index: int):
-        from workflows.jobs import database
+        from workflows.jobs.store import database
 
         rng = random.Random(index)
         try:

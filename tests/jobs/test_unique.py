@@ -15,8 +15,8 @@ from tests.support.clusters import PROJECT_ROOT, database_url
 from tests.support.polling import wait_until
 from tests.support.workers import RecordingWorker
 from workflows.jobs import Job, Unique, Worker, insert_all
+from workflows.jobs.policy.unique import UniqueOptionError, unique_key
 from workflows.jobs.testing import drain_queue
-from workflows.jobs.unique import UniqueOptionError, unique_key
 
 
 class UniqueByPostWorker(Worker):

@@ -185,7 +185,7 @@ def test_an_analyzer_stopped_by_its_sandbox_fails_closed(monkeypatch):
 def test_a_database_error_retries():
     from django.db import connection
 
-    from workflows.jobs import database
+    from workflows.jobs.store import database
 
     post = _create(CLEAN_MEDICAL)
     with database.connect(autocommit=False) as other:

@@ -19,13 +19,15 @@ _witness: dict[int, object] = {}
 
 def _witness_connection():
     """An autocommit connection of this process, outside any job's transaction."""
-    from workflows.jobs import database
-
     from psycopg.pq import TransactionStatus
 
+    from workflows.jobs.store import database
+
     conn = _witness.get(os.getpid())
-    if conn is not None and not conn.closed and conn.info.transaction_status != (
-        TransactionStatus.IDLE
+    if (
+        conn is not None
+        and not conn.closed
+        and conn.info.transaction_status != (TransactionStatus.IDLE)
     ):
         conn.close()  # interrupted mid-statement (a cancel, a timeout): start afresh
     if conn is None or conn.closed:

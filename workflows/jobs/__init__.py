@@ -1,41 +1,106 @@
 """The job engine: Oban's semantics on PostgreSQL, executed by django-q2 worker processes.
 
-Public API (names fixed; see docs/job-engine.md):
+Public API (every name below, and only these; see docs/job-engine.md and docs/architecture.md):
 
     from workflows.jobs import (
-        Worker, Job, Unique, Snooze, Discard, Cancel, Error,
+        Worker, Job, Unique, Snooze, Discard, Cancel, Error, JobTimeout, Outcome, JobState,
+        DEFAULT_UNIQUE_STATES,
         insert, insert_all, retry_job, cancel_job,
-        pause_queue, resume_queue, scale_queue, check_queue,
+        pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
+        JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
     )
+
+Test helpers are in workflows.jobs.testing. Everything else in this package is internal.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflows.jobs.api.jobs import cancel_job, insert, insert_all, retry_job
+    from workflows.jobs.api.queues import (
+        check_queue,
+        pause_queue,
+        queues_overview,
+        resume_queue,
+        scale_queue,
+    )
+    from workflows.jobs.api.worker import Worker
+    from workflows.jobs.models import Job
+    from workflows.jobs.policy.errors import (
+        CrontabError,
+        JobsError,
+        JobValidationError,
+        UnknownQueueError,
+    )
+    from workflows.jobs.policy.outcomes import (
+        Cancel,
+        Discard,
+        Error,
+        JobTimeout,
+        Outcome,
+        Snooze,
+    )
+    from workflows.jobs.policy.states import JobState
+    from workflows.jobs.policy.unique import DEFAULT_UNIQUE_STATES, Unique, UniqueOptionError
 
 _EXPORTS = {
-    "Worker": "workflows.jobs.worker",
+    "Worker": "workflows.jobs.api.worker",
     "Job": "workflows.jobs.models",
-    "Unique": "workflows.jobs.unique",
-    "Snooze": "workflows.jobs.outcomes",
-    "Discard": "workflows.jobs.outcomes",
-    "Cancel": "workflows.jobs.outcomes",
-    "Error": "workflows.jobs.outcomes",
-    "JobTimeout": "workflows.jobs.outcomes",
-    "JobValidationError": "workflows.jobs.errors",
-    "JobsError": "workflows.jobs.errors",
-    "insert": "workflows.jobs.engine",
-    "insert_all": "workflows.jobs.engine",
-    "retry_job": "workflows.jobs.engine",
-    "cancel_job": "workflows.jobs.engine",
-    "pause_queue": "workflows.jobs.queues",
-    "resume_queue": "workflows.jobs.queues",
-    "scale_queue": "workflows.jobs.queues",
-    "check_queue": "workflows.jobs.queues",
+    "Unique": "workflows.jobs.policy.unique",
+    "DEFAULT_UNIQUE_STATES": "workflows.jobs.policy.unique",
+    "Snooze": "workflows.jobs.policy.outcomes",
+    "Discard": "workflows.jobs.policy.outcomes",
+    "Cancel": "workflows.jobs.policy.outcomes",
+    "Error": "workflows.jobs.policy.outcomes",
+    "JobTimeout": "workflows.jobs.policy.outcomes",
+    "Outcome": "workflows.jobs.policy.outcomes",
+    "JobState": "workflows.jobs.policy.states",
+    "JobsError": "workflows.jobs.policy.errors",
+    "JobValidationError": "workflows.jobs.policy.errors",
+    "UniqueOptionError": "workflows.jobs.policy.unique",
+    "UnknownQueueError": "workflows.jobs.policy.errors",
+    "CrontabError": "workflows.jobs.policy.errors",
+    "insert": "workflows.jobs.api.jobs",
+    "insert_all": "workflows.jobs.api.jobs",
+    "retry_job": "workflows.jobs.api.jobs",
+    "cancel_job": "workflows.jobs.api.jobs",
+    "pause_queue": "workflows.jobs.api.queues",
+    "resume_queue": "workflows.jobs.api.queues",
+    "scale_queue": "workflows.jobs.api.queues",
+    "check_queue": "workflows.jobs.api.queues",
+    "queues_overview": "workflows.jobs.api.queues",
 }
 
-__all__ = list(_EXPORTS)
+__all__ = [
+    "DEFAULT_UNIQUE_STATES",
+    "Cancel",
+    "CrontabError",
+    "Discard",
+    "Error",
+    "Job",
+    "JobState",
+    "JobTimeout",
+    "JobValidationError",
+    "JobsError",
+    "Outcome",
+    "Snooze",
+    "Unique",
+    "UniqueOptionError",
+    "UnknownQueueError",
+    "Worker",
+    "cancel_job",
+    "check_queue",
+    "insert",
+    "insert_all",
+    "pause_queue",
+    "queues_overview",
+    "resume_queue",
+    "retry_job",
+    "scale_queue",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,11 +9,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 
-from workflows.jobs import services
+from workflows.jobs.api import services
+from workflows.jobs.api.queues import (
+    check_queue,
+    is_retired,
+    pause_queue,
+    resume_queue,
+    scale_queue,
+)
+from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.models import DeadLetter, Job, Node, Queue
-from workflows.jobs.queues import check_queue, pause_queue, resume_queue, scale_queue
-from workflows.jobs.worker import registered_workers
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -163,7 +169,7 @@ class QueueAdmin(admin.ModelAdmin):
     list_display = (
         "name",
         "limit",
-        "paused",
+        "status",
         "running",
         "available",
         "scheduled",
@@ -184,6 +190,14 @@ class QueueAdmin(admin.ModelAdmin):
             cache[queue.name] = check_queue(queue.name)
             self._counts = cache
         return cache[queue.name][key]
+
+    @admin.display(description="status")
+    def status(self, queue: Queue) -> str:
+        """In words: a queue no longer in settings is retired (kept with its jobs, served by
+        no node)."""
+        if is_retired(queue.name):
+            return "retired"
+        return "paused" if queue.paused else "running"
 
     @admin.display(description="running")
     def running(self, queue: Queue) -> int:

@@ -4,6 +4,7 @@ import importlib
 import importlib.util
 
 from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 
 
 def discover_workers() -> list[str]:
@@ -26,6 +27,19 @@ def discover_workers() -> list[str]:
     return modules
 
 
+def create_queues_and_schedules(sender=None, using: str = "default", **kwargs) -> None:
+    """After `migrate`, every queue defined in settings and every crontab schedule exists, so
+    a fresh deploy can pause, scale and inspect queues before any node has started (nodes
+    still sync both when they start)."""
+    from workflows.jobs.api.queues import sync_queues
+    from workflows.jobs.runner.schedules import sync_schedules
+
+    if using != "default":
+        return
+    sync_queues()
+    sync_schedules()
+
+
 class JobsConfig(AppConfig):
     name = "workflows.jobs"
     label = "jobs"
@@ -36,21 +50,7 @@ class JobsConfig(AppConfig):
         from workflows.jobs import checks  # noqa: F401  (registers the system checks)
 
         discover_workers()
+        post_migrate.connect(create_queues_and_schedules, sender=self, dispatch_uid="jobs.sync")
+        from workflows.jobs.runner.admin import hide_django_q_admin
+
         hide_django_q_admin()
-
-
-def hide_django_q_admin() -> None:
-    """django-q2 registers its Schedule editor and its task result pages in the admin. Here
-    settings own the crontab and results live on the jobs table, so none is shown: its admin
-    module is imported now (the admin's autodiscovery then finds it already imported) and its
-    models unregistered."""
-    from django.contrib import admin
-
-    if not apps.is_installed("django.contrib.admin"):
-        return
-    importlib.import_module("django_q.admin")
-    from django_q import models as q_models
-
-    for model in (q_models.Schedule, q_models.Success, q_models.Failure, q_models.OrmQ):
-        if admin.site.is_registered(model):
-            admin.site.unregister(model)

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core import checks
 
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.cron import CrontabError, entry_problems, parse_entry
+from workflows.jobs.node.cron import CrontabError, entry_problems, parse_entry
 
-BROKER = "workflows.jobs.broker.JobsBroker"
+BROKER = "workflows.jobs.runner.broker.JobsBroker"
 
 
 @checks.register()
@@ -64,7 +64,7 @@ def check_jobs_configuration(app_configs=None, **kwargs):
                 id="jobs.E007",
             )
         )
-    from workflows.jobs.worker import registered_workers
+    from workflows.jobs.api.worker import registered_workers
 
     for path, worker in sorted(registered_workers().items()):
         if worker.queue not in conf.queues:

@@ -7,11 +7,12 @@ from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, Range
 from django.db import models
 from django.db.models.functions import Now
 
-from workflows.jobs.states import ALL_STATES, JobState
+from workflows.jobs.policy.outcomes import Outcome
+from workflows.jobs.policy.states import ALL_STATES, JobState
 
 
 class Job(models.Model):
-    """One unit of background work. Rows are written by the engine's SQL (workflows.jobs.sql);
+    """One unit of background work. Rows are written by the engine's SQL (workflows.jobs.store.sql);
     the ORM is for reading them."""
 
     id = models.BigAutoField(primary_key=True)
@@ -32,10 +33,17 @@ class Job(models.Model):
     discarded_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     inserted_at = models.DateTimeField(db_default=Now())
-    # Uniqueness: see workflows.jobs.unique. The key is cleared when the job leaves its states.
+    # Uniqueness: see workflows.jobs.policy.unique; the key is cleared when the job leaves them.
     uniq_key = models.CharField(max_length=64, null=True, blank=True)
     uniq_window = DateTimeRangeField(null=True, blank=True)
     uniq_states = models.SmallIntegerField(default=0)
+    last_outcome = models.CharField(
+        max_length=16,
+        null=True,
+        blank=True,
+        choices=[(o.value, o.value) for o in Outcome],
+        help_text="How the last attempt ended (workflows.jobs.Outcome).",
+    )
 
     class Meta:
         db_table = "jobs_job"

@@ -11,73 +11,38 @@
 
 from __future__ import annotations
 
-import contextvars
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from workflows.jobs.api.selectors import jobs_matching, worker_filter
+from workflows.jobs.api.worker import Worker
+from workflows.jobs.execution import strategies
+from workflows.jobs.execution.attempt import execute_attempt, perform
+from workflows.jobs.policy.outcomes import AttemptResult, Outcome
+from workflows.jobs.store.outcomes import claim_next, stage_queue_now
 
-from workflows.jobs import sql
-from workflows.jobs.conf import jobs_settings
-from workflows.jobs.executor import Outcome, execute_attempt, perform
-from workflows.jobs.rows import job_from_row
-from workflows.jobs.worker import Worker, worker_path
-
-MODES = ("manual", "inline")
-_mode: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "jobs_testing_mode", default=None
-)
+MODES = strategies.MODES
 MAX_DRAIN_ITERATIONS = 100_000
+WAITING_STATES = ("available", "scheduled")
 
 
 def current_mode() -> str | None:
-    return _mode.get() or jobs_settings().testing
+    return strategies.current_mode()
 
 
 @contextmanager
 def testing_mode(mode: str) -> Iterator[None]:
     """manual: jobs are inserted and not run. inline: each job runs as it is inserted."""
-    if mode not in MODES:
-        raise ValueError(f"testing_mode must be one of {MODES}; got {mode!r}.")
-    token = _mode.set(mode)
+    token = strategies.set_mode(mode)
     try:
         yield
     finally:
-        _mode.reset(token)
+        strategies.reset_mode(token)
 
 
 # Not a test, whatever pytest's name matching thinks when a test module imports it.
 testing_mode.__test__ = False  # type: ignore[attr-defined]
-
-
-def _in_process_node() -> str:
-    return f"test-process.{os.getpid()}"
-
-
-def _execute_now(job) -> Outcome:
-    """Claim a saved job for this process and run it through the real execution path."""
-    node = _in_process_node()
-    with connection.cursor() as cursor:
-        cursor.execute(sql.CLAIM_BY_ID, {"id": job.pk, "node": node})
-        row = cursor.fetchone()
-    if row is None:
-        return Outcome("skipped")
-    return execute_attempt(job_from_row(row), node)
-
-
-def run_inline_if_enabled(job):
-    if current_mode() != "inline" or job.conflict:
-        return job
-    _execute_now(job)
-    job.refresh_from_db()
-    job.conflict = False
-    return job
-
-
-def _worker_path(worker: type[Worker] | str) -> str:
-    return worker if isinstance(worker, str) else worker_path(worker)
 
 
 def perform_job(worker: type[Worker], args: dict[str, Any] | None = None, **options: Any) -> Any:
@@ -91,29 +56,8 @@ def perform_job(worker: type[Worker], args: dict[str, Any] | None = None, **opti
     return perform(worker(), job)
 
 
-def _enqueued(worker=None, queue=None, priority=None, state=None, args=None, meta=None, tags=None):
-    from workflows.jobs.models import Job
-
-    jobs = Job.objects.all()
-    if state is None:
-        jobs = jobs.filter(state__in=["available", "scheduled"])
-    elif isinstance(state, list | tuple | set):
-        jobs = jobs.filter(state__in=list(state))
-    else:
-        jobs = jobs.filter(state=state)
-    if worker is not None:
-        jobs = jobs.filter(worker=_worker_path(worker))
-    if queue is not None:
-        jobs = jobs.filter(queue=queue)
-    if priority is not None:
-        jobs = jobs.filter(priority=priority)
-    if args is not None:
-        jobs = jobs.filter(args__contains=args)
-    if meta is not None:
-        jobs = jobs.filter(meta__contains=meta)
-    if tags is not None:
-        jobs = jobs.filter(tags__contains=list(tags))
-    return jobs.order_by("id")
+def _enqueued(state=None, **filters: Any):
+    return jobs_matching(state=WAITING_STATES if state is None else state, **filters)
 
 
 def all_enqueued(**filters: Any) -> list:
@@ -128,7 +72,7 @@ def assert_enqueued(**filters: Any) -> None:
         worker = filters.get("worker")
         nearby = Job.objects.all()
         if worker is not None:
-            nearby = nearby.filter(worker=_worker_path(worker))
+            nearby = nearby.filter(worker_filter(worker))
         seen = [
             {
                 "id": j.id,
@@ -153,37 +97,40 @@ def refute_enqueued(**filters: Any) -> None:
         )
 
 
-def _stage_queue_now(queue: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql.STAGE_QUEUE_NOW, [queue])
+# What drain_queue counts each attempt as; a failure that spent the last attempt counts as a
+# discard, as the job ends discarded.
+def _drain_key(result: AttemptResult) -> str | None:
+    if result.outcome is None:
+        return None  # claim lost: nothing happened to count
+    if result.discards:
+        return "discard"
+    return _DRAIN_KEYS[result.outcome]
+
+
+_DRAIN_KEYS = {
+    Outcome.COMPLETED: "success",
+    Outcome.FAILED: "failure",
+    Outcome.CANCELLED: "cancelled",
+    Outcome.SNOOZED: "snoozed",
+}
 
 
 def drain_queue(queue: str, *, with_scheduled: bool = False) -> dict[str, int]:
     """Run the queue's available jobs in this process, including jobs they insert, until none
     is left. with_scheduled also runs scheduled and retryable jobs whatever their time, so a
-    failing job is retried until it is discarded. Returns counts per outcome: a failure that
-    spent the last attempt counts as a discard, as the job ends discarded."""
+    failing job is retried until it is discarded. Returns counts per outcome: success,
+    failure, discard, cancelled, snoozed."""
     counts = {"success": 0, "failure": 0, "discard": 0, "cancelled": 0, "snoozed": 0}
-    kinds = {
-        "completed": "success",
-        "retry": "failure",
-        "discard": "discard",
-        "cancel": "cancelled",
-        "snooze": "snoozed",
-        "cancelled_while_running": "cancelled",
-    }
-    node = _in_process_node()
+    node = strategies.in_process_node()
     for _ in range(MAX_DRAIN_ITERATIONS):
         if with_scheduled:
-            _stage_queue_now(queue)
-        with connection.cursor() as cursor:
-            cursor.execute(sql.CLAIM_ONE_FOR_DRAIN, {"queue": queue, "node": node})
-            row = cursor.fetchone()
-        if row is None:
+            stage_queue_now(queue)
+        job = claim_next(queue, node)
+        if job is None:
             return counts
-        outcome = execute_attempt(job_from_row(row), node)
-        if outcome.kind in kinds:
-            counts[kinds[outcome.kind]] += 1
+        key = _drain_key(execute_attempt(job, node))
+        if key:
+            counts[key] += 1
     raise RuntimeError(
         f"drain_queue({queue!r}) ran {MAX_DRAIN_ITERATIONS} jobs without emptying "
         f"the queue: a job probably snoozes or fails forever."

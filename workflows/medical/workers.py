@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.jobs import Discard, Job, Unique, Worker
-from workflows.jobs.unique import DEFAULT_UNIQUE_STATES
+from workflows.jobs import DEFAULT_UNIQUE_STATES, Discard, Job, Unique, Worker
 from workflows.medical import services, stages
 
 STAGE_TIMEOUT_SECONDS = 5 * 60

@@ -16,22 +16,22 @@ from __future__ import annotations
 import argparse
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from django.utils import timezone
 
-from workflows.jobs import services
-from workflows.jobs.conf import jobs_settings
-from workflows.jobs.cron import sync_schedules
-from workflows.jobs.errors import JobsError
-from workflows.jobs.models import Job, Node
-from workflows.jobs.queues import (
+from workflows.jobs.api import services
+from workflows.jobs.api.queues import (
     pause_queue,
     queues_overview,
     resume_queue,
     scale_queue,
     sync_queues,
 )
-from workflows.jobs.states import UNFINISHED_STATES
+from workflows.jobs.api.selectors import jobs_matching
+from workflows.jobs.conf import jobs_settings
+from workflows.jobs.models import Job, Node
+from workflows.jobs.policy.errors import JobsError
+from workflows.jobs.policy.states import UNFINISHED_STATES
+from workflows.jobs.runner.schedules import sync_schedules
 
 MAX_DEAD_LETTERS_LISTED = 10_000
 
@@ -98,7 +98,7 @@ class Command(BaseCommand):
             [
                 q["name"],
                 q["limit"],
-                "yes" if q["paused"] else "no",
+                "retired" if q["retired"] else ("yes" if q["paused"] else "no"),
                 q["running"],
                 q["available"],
                 q["scheduled"],
@@ -154,14 +154,9 @@ class Command(BaseCommand):
             raise CommandError(f"no job with id {', '.join(map(str, missing))}")
 
     def _filtered(self, *, states, queue, worker):
-        jobs = Job.objects.filter(state__in=states)
-        if queue:
-            jobs = jobs.filter(queue=queue)
-        if worker:
-            # The full dotted path, or a class name matching the path's last part exactly
-            # ("Worker" must not select every *Worker).
-            jobs = jobs.filter(Q(worker=worker) | Q(worker__endswith=f".{worker}"))
-        return jobs
+        return jobs_matching(
+            state=states, queue=queue or None, worker=worker or None, by_class_name=True
+        )
 
     def do_retry(self, ids: list[int], discarded: bool, queue, worker, **options) -> None:
         if ids and discarded:

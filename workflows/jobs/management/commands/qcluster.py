@@ -6,6 +6,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows.jobs.policy.errors import JobsError
+
 
 class Command(BaseCommand):
     help = "Run a job-engine node: django-q2 worker processes executing the jobs table's queues."
@@ -18,11 +20,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from workflows.jobs.node import NodeProcess
+        from workflows.jobs.runner.cluster import run_node
 
         queues = [name.strip() for name in options["queues"].split(",") if name.strip()]
         try:
-            node = NodeProcess(queues=queues or None, out=self.stdout)
-        except ValueError as exc:
+            status = run_node(queues=queues or None, out=self.stdout)
+        except JobsError as exc:
             raise CommandError(str(exc)) from None
-        sys.exit(node.run())
+        sys.exit(status)

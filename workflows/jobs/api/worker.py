@@ -6,29 +6,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
 
-from workflows.jobs import validation
-from workflows.jobs.backoff import default_backoff
-from workflows.jobs.unique import Unique
+from workflows.jobs.policy import validation
+from workflows.jobs.policy.backoff import default_backoff
+from workflows.jobs.policy.registry import (
+    register_worker,
+    registered_workers,
+    resolve_worker,
+    worker_path,
+)
+from workflows.jobs.policy.unique import Unique
 
 if TYPE_CHECKING:
     from workflows.jobs.models import Job
 
-_REGISTRY: dict[str, type[Worker]] = {}
 _UNSET: Any = object()
 
-
-def worker_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def resolve_worker(path: str) -> type[Worker] | None:
-    """The registered Worker class at `path`. Rows never cause imports: workers are found by
-    importing each installed app's `workers` module (and JOBS['worker_modules']) at start-up."""
-    return _REGISTRY.get(path)
-
-
-def registered_workers() -> dict[str, type[Worker]]:
-    return dict(_REGISTRY)
+__all__ = ["Worker", "registered_workers", "resolve_worker", "worker_path"]
 
 
 class Worker:
@@ -45,7 +38,7 @@ class Worker:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[worker_path(cls)] = cls
+        register_worker(cls)
 
     def perform(self, job: Job) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement perform(job).")
@@ -106,6 +99,6 @@ class Worker:
     @classmethod
     def enqueue(cls, args: dict[str, Any] | None = None, **options: Any) -> Job:
         """insert(new(args, **options))."""
-        from workflows.jobs.engine import insert
+        from workflows.jobs.api.jobs import insert
 
         return insert(cls.new(args, **options))

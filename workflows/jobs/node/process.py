@@ -1,10 +1,11 @@
 """A node: one `manage.py qcluster` process tree serving the engine's queues.
 
-The main process prepares the shared runtime, starts django-q2's Cluster (sentinel, pusher,
-workers, monitor) with SIGTERM and SIGINT blocked in every child, and runs the supervisor
-thread. Only the main process handles those signals, so SIGTERM to it alone and SIGTERM to
-the whole process group (systemd) shut down the same way: stop claiming, release claimed jobs
-that have not started, let running jobs finish within the grace period, settle the rest, exit.
+The main process prepares the shared runtime, starts the worker pool (the runner's: django-q2's
+sentinel, pusher, workers and monitor) with SIGTERM and SIGINT blocked in every child, and runs
+the supervisor thread. Only the main process handles those signals, so SIGTERM to it alone
+and SIGTERM to the whole process group (systemd) shut down the same way: stop claiming,
+release claimed jobs that have not started, let running jobs finish within the grace period,
+settle the rest, exit.
 """
 
 from __future__ import annotations
@@ -18,21 +19,24 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 
 from django.db import connections
 
-from workflows.jobs import database, sql
-from workflows.jobs import runtime as node_runtime
+from workflows.jobs.api.queues import sync_queues
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.cron import sync_schedules
-from workflows.jobs.maintenance import release_unstarted_jobs, settle_interrupted_attempt
-from workflows.jobs.queues import sync_queues
-from workflows.jobs.supervisor import Supervisor
+from workflows.jobs.node import runtime as node_runtime
+from workflows.jobs.node.pool import WorkerPool
+from workflows.jobs.node.supervisor import Supervisor
+from workflows.jobs.policy.errors import UnknownQueueError
+from workflows.jobs.store import database
+from workflows.jobs.store import nodes as store_nodes
+from workflows.jobs.store.maintenance import release_unstarted_jobs, settle_interrupted_attempt
 
 logger = logging.getLogger("workflows.jobs")
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-SENTINEL_EXIT_GRACE_SECONDS = 10.0
+POOL_EXIT_GRACE_SECONDS = 10.0
 # Exit status of a node that found itself wedged (EX_TEMPFAIL): restart it.
 WEDGED_EXIT_STATUS = 75
 
@@ -55,21 +59,31 @@ def node_name() -> str:
 
 
 class NodeProcess:
-    def __init__(self, *, queues: list[str] | None = None, out=None):
-        from django_q.conf import Conf
+    """One node: `pool` runs the attempts; `on_start` are called once before the pool forks
+    (the runner's schedule sync)."""
 
+    def __init__(
+        self,
+        *,
+        pool: WorkerPool,
+        queues: list[str] | None = None,
+        out=None,
+        on_start: Sequence[Callable[[], object]] = (),
+    ):
+        self.pool = pool
+        self.on_start = list(on_start)
         self.conf = jobs_settings()
         self.out = out or sys.stdout
         served = queues or self.conf.queue_names
         unknown = [name for name in served if name not in self.conf.queue_names]
         if unknown:
-            raise ValueError(
+            raise UnknownQueueError(
                 f"unknown queue(s) {unknown}: defined queues are {self.conf.queue_names}"
             )
         self.runtime = node_runtime.NodeRuntime(
             name=node_name(),
             queues=served,
-            concurrency=int(Conf.WORKERS),
+            concurrency=pool.concurrency,
             prefetch=self.conf.prefetch,
         )
         self.stop_requested = threading.Event()
@@ -85,10 +99,9 @@ class NodeProcess:
         self.out.flush()
 
     def run(self) -> int:
-        from django_q.cluster import Cluster
-
         sync_queues()
-        sync_schedules()
+        for prepare in self.on_start:
+            prepare()
         supervisor = Supervisor(self.runtime, self.conf)
         supervisor.register()
         connections.close_all()  # nothing open may be shared with the forked processes
@@ -99,10 +112,9 @@ class NodeProcess:
         node_runtime.install(self.runtime)
         multiprocessing.util.register_after_fork(self.runtime, _after_fork)
         with signals_blocked():
-            cluster = Cluster()
             for signum in HANDLED_SIGNALS:
                 signal.signal(signum, self._on_signal)
-            cluster.start()
+            self.pool.start()
             for signum in HANDLED_SIGNALS:
                 signal.signal(signum, self._on_signal)
         supervisor.start()
@@ -110,54 +122,47 @@ class NodeProcess:
             f"jobs node {self.runtime.name} ready: queues {', '.join(self.runtime.queues)}; "
             f"{self.runtime.concurrency} worker processes"
         )
-        sentinel = cluster.sentinel
+        pool = self.pool
         while not self.stop_requested.wait(0.2):
-            if not sentinel.is_alive() or supervisor.wedged.is_set():
+            if not pool.is_alive() or supervisor.wedged.is_set():
                 break
         if supervisor.wedged.is_set():
-            return self._abandon_wedged(cluster, supervisor)
-        crashed = not sentinel.is_alive() and not self.stop_requested.is_set()
+            return self._abandon_wedged(supervisor)
+        crashed = not pool.is_alive() and not self.stop_requested.is_set()
         if crashed:
-            logger.error(
-                "the cluster's sentinel process died; settling this node's jobs and exiting"
-            )
-        self._shutdown(cluster, supervisor)
+            logger.error("the worker pool died; settling this node's jobs and exiting")
+        self._shutdown(supervisor)
         return 1 if crashed else 0
 
     # --- shutdown -------------------------------------------------------------------------------
-    def _shutdown(self, cluster, supervisor: Supervisor) -> None:
+    def _shutdown(self, supervisor: Supervisor) -> None:
         runtime = self.runtime
         self._say(
             f"jobs node {runtime.name} stopping: no new jobs; running jobs may finish "
             f"within {self.conf.shutdown_grace_seconds:g} s"
         )
         runtime.stopping.set()
-        if cluster.stop_event is not None:
-            cluster.stop_event.set()
-        sentinel = cluster.sentinel
+        pool = self.pool
+        pool.request_stop()
         deadline = time.monotonic() + self.conf.shutdown_grace_seconds
-        while (
-            sentinel.is_alive()
-            and time.monotonic() < deadline
-            and not self.force_requested.is_set()
-        ):
-            sentinel.join(0.1)
+        while pool.is_alive() and time.monotonic() < deadline and not self.force_requested.is_set():
+            pool.join(0.1)
         supervisor.stop()
         with database.connect() as conn:
-            conn.execute(sql.LEADER_RELEASE, [runtime.name])  # another node leads at once
+            store_nodes.release_lease(conn, runtime.name)  # another node leads at once
             interrupted = self._kill_running(conn)
-            sentinel.join(SENTINEL_EXIT_GRACE_SECONDS if sentinel.is_alive() else 0)
-            if sentinel.is_alive():
-                os.kill(sentinel.pid, signal.SIGKILL)  # its children die with it (PDEATHSIG)
-                sentinel.join(5)
+            pool.join(POOL_EXIT_GRACE_SECONDS if pool.is_alive() else 0)
+            if pool.is_alive():
+                pool.kill()
+                pool.join(5)
             released = self._settle_leftovers(conn)
-            conn.execute(sql.NODE_DELETE, [runtime.name])
+            store_nodes.forget(conn, runtime.name)
         self._say(
             f"jobs node {runtime.name} stopped ({interrupted} interrupted, "
             f"{released} unstarted job(s) released)"
         )
 
-    def _abandon_wedged(self, cluster, supervisor: Supervisor) -> int:
+    def _abandon_wedged(self, supervisor: Supervisor) -> int:
         """The pool cannot make progress (see Supervisor.watch_progress): kill it without a
         grace period, settle what can be settled in a bounded time, and exit for the node's
         supervisor (systemd, the run command) to start a fresh one. Whatever is not settled
@@ -169,13 +174,11 @@ class NodeProcess:
         )
         runtime.stopping.set()
         supervisor.halt.set()
-        sentinel = cluster.sentinel
-        with suppress(ProcessLookupError):
-            os.kill(sentinel.pid, signal.SIGKILL)  # its children die with it (PDEATHSIG)
-        sentinel.join(5)
+        self.pool.kill()
+        self.pool.join(5)
         try:
             with database.connect() as conn:
-                conn.execute("SET statement_timeout = '10s'; SET lock_timeout = '2s'")
+                store_nodes.configure_session(conn, store_nodes.EXIT_SESSION)
                 message = (
                     f"Interrupted: node {runtime.name} was wedged ({supervisor.wedged_reason}) "
                     f"and was stopped."
@@ -189,8 +192,7 @@ class NodeProcess:
                         message=message,
                     )
                 self._settle_leftovers(conn)
-                conn.execute(sql.LEADER_RELEASE, [runtime.name])
-                conn.execute(sql.NODE_DELETE, [runtime.name])
+                store_nodes.forget(conn, runtime.name)
         except Exception as exc:
             logger.error(
                 "node %s could not settle its jobs on the way out (%s); the lifeline rescues them",
@@ -221,5 +223,5 @@ class NodeProcess:
 
     def _settle_leftovers(self, conn) -> int:
         """Claimed jobs that never started go back to available, their attempt not counted."""
-        claims = conn.execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
+        claims = store_nodes.executing_on(conn, self.runtime.name)
         return release_unstarted_jobs(conn, node=self.runtime.name, claims=claims)

@@ -1,210 +1,24 @@
-"""All SQL the engine runs, as named statements. Nothing else in the engine writes jobs.
-
-INSTALL is applied by migration 0002 (functions and triggers); the rest are executed by
-workflows.jobs.engine with psycopg-style %s / %(name)s parameters.
-"""
+"""Every statement the engine runs, named once, with psycopg-style %s / %(name)s parameters.
+Only the store package executes them. The functions and triggers are in schema.sql."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 NOTIFY_CHANNEL = "jobs_available"
 # Namespace of the engine's advisory locks (first int of the two-int form).
 LOCK_NAMESPACE = 7021
 CRON_SYNC_LOCK_KEY = 2
 
-CLAIM_FUNCTION = f"""
--- Claim jobs for one node in one round trip. Per queue: skip it when paused; take the queue's
--- advisory lock so concurrent claimers of one queue are serialised (a global limit cannot be
--- enforced by counting inside the claiming statement); count its running jobs; claim at most
--- min(free node slots, limit - running) with SKIP LOCKED in priority, scheduled_at, id order.
--- Queues are visited round-robin from p_start so a busy queue cannot starve the others.
--- Returns the claimed jobs, the node's free slots left ('free'), and for the queues that had
--- jobs waiting, their headroom left ('room', at most 'free') and their limits ('cap', at most
--- p_capacity): the claiming process paces its next claim with them.
-CREATE OR REPLACE FUNCTION jobs_claim(
-  p_node text, p_capacity integer, p_queues text[], p_start integer)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  v_free integer;
-  v_n integer := coalesce(array_length(p_queues, 1), 0);
-  v_name text;
-  v_limit integer;
-  v_paused boolean;
-  v_running integer;
-  v_take integer;
-  v_batch jsonb;
-  v_count integer;
-  v_claimed jsonb := '[]'::jsonb;
-  v_contended boolean := false;
-  v_room integer := 0;
-  v_cap integer := 0;
-BEGIN
-  -- A claim lost in a server crash only makes its jobs available again (and a worker's
-  -- outcome for one then fails its ownership check): it need not wait for the disk.
-  PERFORM set_config('synchronous_commit', 'off', true);
-  SELECT p_capacity - count(*) INTO v_free FROM jobs_job
-   WHERE state = 'executing' AND attempted_by[1] = p_node;
-  IF v_free <= 0 OR v_n = 0 THEN
-    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false, 'free', greatest(v_free, 0),
-                              'room', greatest(v_free, 0), 'cap', p_capacity);
-  END IF;
-  FOR i IN 0 .. v_n - 1 LOOP
-    v_name := p_queues[((p_start + i) % v_n) + 1];
-    SELECT q."limit", q.paused INTO v_limit, v_paused FROM jobs_queue q WHERE q.name = v_name;
-    CONTINUE WHEN NOT FOUND OR v_paused;
-    -- An empty queue costs one index probe, not a lock and a count. Not NOT EXISTS: for it
-    -- the planner may pick a sequential scan that expects an early match and so reads the
-    -- whole table when the queue is empty; ORDER BY the claim index's columns keeps it there.
-    PERFORM 1 FROM jobs_job WHERE state = 'available' AND queue = v_name
-      ORDER BY priority, scheduled_at, id LIMIT 1;
-    CONTINUE WHEN NOT FOUND;
-    IF NOT pg_try_advisory_xact_lock({LOCK_NAMESPACE}, hashtext('queue:' || v_name)) THEN
-      v_contended := true;
-      CONTINUE;
-    END IF;
-    SELECT count(*) INTO v_running FROM jobs_job WHERE state = 'executing' AND queue = v_name;
-    v_cap := v_cap + v_limit;
-    v_take := least(v_free, v_limit - v_running);
-    CONTINUE WHEN v_take <= 0;
-    WITH picked AS (
-      SELECT id FROM jobs_job
-       WHERE state = 'available' AND queue = v_name
-       ORDER BY priority, scheduled_at, id
-       LIMIT v_take
-       FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-      UPDATE jobs_job j
-         SET state = 'executing', attempt = j.attempt + 1, attempted_at = now(),
-             attempted_by = ARRAY[p_node]
-        FROM picked WHERE j.id = picked.id
-      RETURNING j.id, j.queue, j.worker, j.args, j.meta, j.tags, j.errors, j.attempt,
-                j.max_attempts, j.priority, j.scheduled_at, j.attempted_at, j.inserted_at
-    )
-    SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.priority, c.scheduled_at, c.id), '[]'::jsonb),
-           count(*)
-      INTO v_batch, v_count FROM claimed c;
-    v_claimed := v_claimed || v_batch;
-    v_free := v_free - v_count;
-    v_room := v_room + greatest(0, v_limit - v_running - v_count);
-    EXIT WHEN v_free <= 0;
-  END LOOP;
-  RETURN jsonb_build_object(
-    'jobs', v_claimed, 'contended', v_contended, 'free', v_free,
-    'room', CASE WHEN v_cap = 0 THEN v_free ELSE least(v_free, v_room) END,
-    'cap', CASE WHEN v_cap = 0 THEN p_capacity ELSE least(p_capacity, v_cap) END);
-END $$;
-"""
+# The functions and triggers (jobs_claim, jobs_claim_ids, jobs_stage, jobs_rescue, the unique
+# key and notification triggers) are in schema.sql beside this file; migrations install
+# frozen copies of it. NOTIFY_CHANNEL and LOCK_NAMESPACE above are the values it uses.
+SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 
-INSTALL = f"""
--- Wake idle nodes when jobs become available: once per statement and queue, delivered on commit.
-CREATE OR REPLACE FUNCTION jobs_notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE q text;
-BEGIN
-  FOR q IN SELECT DISTINCT queue FROM inserted WHERE state = 'available' LOOP
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', q);
-  END LOOP;
-  RETURN NULL;
-END $$;
 
-CREATE TRIGGER jobs_job_notify_insert AFTER INSERT ON jobs_job
-  REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_inserted();
+def schema_source() -> str:
+    return SCHEMA_PATH.read_text()
 
--- A unique job holds its key only while in one of its unique states (uniq_states bitmask,
--- bits in the order of workflows.jobs.states.ALL_STATES).
-CREATE OR REPLACE FUNCTION jobs_state_bit(p_state text) RETURNS smallint
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT (CASE p_state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 WHEN 'executing' THEN 4
-    WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 WHEN 'discarded' THEN 32
-    WHEN 'cancelled' THEN 64 ELSE 0 END)::smallint
-$$;
-
-CREATE OR REPLACE FUNCTION jobs_release_uniq_key() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF (NEW.uniq_states & jobs_state_bit(NEW.state)) = 0 THEN
-    NEW.uniq_key := NULL;
-    NEW.uniq_window := NULL;
-  END IF;
-  RETURN NEW;
-END $$;
-
-CREATE TRIGGER jobs_job_release_uniq BEFORE UPDATE OF state ON jobs_job FOR EACH ROW
-  WHEN (NEW.uniq_key IS NOT NULL AND NEW.state IS DISTINCT FROM OLD.state)
-  EXECUTE FUNCTION jobs_release_uniq_key();
-
-{CLAIM_FUNCTION}
--- Move due scheduled and retryable jobs to available, a bounded batch at a time.
-CREATE OR REPLACE FUNCTION jobs_stage(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE v_count integer; v_queues text[]; q text;
-BEGIN
-  WITH due AS (
-    SELECT id FROM jobs_job
-     WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= now()
-     ORDER BY scheduled_at LIMIT p_limit FOR UPDATE SKIP LOCKED
-  ), staged AS (
-    UPDATE jobs_job j SET state = 'available' FROM due WHERE j.id = due.id RETURNING j.queue
-  )
-  SELECT count(*), array_agg(DISTINCT queue) INTO v_count, v_queues FROM staged;
-  FOREACH q IN ARRAY coalesce(v_queues, '{{}}'::text[]) LOOP
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', q);
-  END LOOP;
-  RETURN v_count;
-END $$;
-
--- Lifeline: executing jobs whose node stopped heartbeating, or that no known node owns after
--- p_rescue_after, go back to available (discarded when their attempts are spent). Dead nodes'
--- rows are deleted only after their jobs are requeued.
-CREATE OR REPLACE FUNCTION jobs_rescue(p_dead_after interval, p_rescue_after interval)
-RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE v_dead text[]; v_count integer; v_queues text[]; q text;
-BEGIN
-  SELECT coalesce(array_agg(name), '{{}}'::text[]) INTO v_dead
-    FROM jobs_node WHERE heartbeat_at < now() - p_dead_after;
-  WITH orphans AS (
-    SELECT j.id, (j.attempted_by[1] = ANY(v_dead)) AS node_dead FROM jobs_job j
-     WHERE j.state = 'executing'
-       AND (j.attempted_by[1] = ANY(v_dead)
-            OR (j.attempted_at < now() - p_rescue_after
-                AND NOT EXISTS (SELECT 1 FROM jobs_node n WHERE n.name = j.attempted_by[1])))
-     FOR UPDATE OF j SKIP LOCKED
-  ), rescued AS (
-    UPDATE jobs_job j SET
-      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
-      discarded_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
-      scheduled_at = CASE WHEN j.attempt >= j.max_attempts THEN j.scheduled_at ELSE now() END,
-      errors = j.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', j.attempt, 'at', now(),
-        'error', CASE WHEN o.node_dead
-          THEN 'Rescued: node ' || coalesce(j.attempted_by[1], '?') ||
-               ' stopped heartbeating while the job was executing; the attempt was abandoned.'
-          ELSE 'Rescued: no live node owned the job after ' || p_rescue_after::text ||
-               ' in executing (node ' || coalesce(j.attempted_by[1], '?') || ' is gone).'
-          END))
-      FROM orphans o WHERE j.id = o.id
-    RETURNING j.queue, j.state
-  )
-  SELECT count(*), array_agg(DISTINCT queue) FILTER (WHERE state = 'available')
-    INTO v_count, v_queues FROM rescued;
-  DELETE FROM jobs_node WHERE name = ANY(v_dead) AND heartbeat_at < now() - p_dead_after;
-  FOREACH q IN ARRAY coalesce(v_queues, '{{}}'::text[]) LOOP
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', q);
-  END LOOP;
-  RETURN v_count;
-END $$;
-
-ALTER TABLE jobs_job SET (autovacuum_vacuum_scale_factor = 0.02,
-                          autovacuum_analyze_scale_factor = 0.02,
-                          autovacuum_vacuum_cost_delay = 1);
-"""
-
-UNINSTALL = """
-DROP TRIGGER IF EXISTS jobs_job_notify_insert ON jobs_job;
-DROP TRIGGER IF EXISTS jobs_job_release_uniq ON jobs_job;
-DROP FUNCTION IF EXISTS jobs_notify_inserted();
-DROP FUNCTION IF EXISTS jobs_release_uniq_key();
-DROP FUNCTION IF EXISTS jobs_state_bit(text);
-DROP FUNCTION IF EXISTS jobs_claim(text, integer, text[], integer);
-DROP FUNCTION IF EXISTS jobs_stage(integer);
-DROP FUNCTION IF EXISTS jobs_rescue(interval, interval);
-"""
 
 # --- Insert ----------------------------------------------------------------------------------
 JOB_COLUMNS = (
@@ -229,6 +43,7 @@ JOB_COLUMNS = (
     "uniq_key",
     "uniq_window",
     "uniq_states",
+    "last_outcome",
 )
 RETURNING = ", ".join(JOB_COLUMNS)
 
@@ -240,7 +55,8 @@ SELECT CASE WHEN s.at > now() THEN 'scheduled' ELSE 'available' END,
        %(max_attempts)s, %(priority)s, s.at, now(), %(uniq_key)s,
        CASE WHEN %(uniq_key)s::text IS NULL THEN NULL
             ELSE tstzrange(now(), now() + make_interval(secs => %(uniq_period)s::float8)) END,
-       %(uniq_states)s
+       (SELECT coalesce(bit_or(jobs_state_bit(u)), 0)::smallint
+          FROM unnest(%(uniq_states)s::text[]) u)
   FROM (SELECT coalesce(%(scheduled_at)s::timestamptz, now()) AS at) s
 {{on_conflict}}
 RETURNING {RETURNING}
@@ -251,7 +67,7 @@ RETURNING {RETURNING}
 BATCH_TABLE = """
 CREATE TEMP TABLE IF NOT EXISTS jobs_insert_batch (
   i int, q text, w text, a jsonb, m jsonb, t text[], ma int, p smallint, at timestamptz,
-  k text, up float8, us smallint
+  k text, up float8, us text[]
 ) ON COMMIT DELETE ROWS;
 TRUNCATE jobs_insert_batch;
 """
@@ -264,12 +80,13 @@ SELECT CASE WHEN coalesce(r.at, now()) > now() THEN 'scheduled' ELSE 'available'
        r.q, r.w, r.a, r.m, r.t, '[]'::jsonb, 0, r.ma, r.p, coalesce(r.at, now()), now(), r.k,
        CASE WHEN r.k IS NULL THEN NULL
             ELSE tstzrange(now(), now() + make_interval(secs => r.up)) END,
-       r.us
+       CASE WHEN r.k IS NULL THEN 0
+            ELSE (SELECT coalesce(bit_or(jobs_state_bit(u)), 0) FROM unnest(r.us) u) END
   FROM jobs_insert_batch r
  ORDER BY r.i
 ON CONFLICT DO NOTHING
 RETURNING id, state, uniq_key, uniq_window, extract(epoch FROM scheduled_at)::float8,
-          extract(epoch FROM inserted_at)::float8
+          extract(epoch FROM inserted_at)::float8, uniq_states
 """
 
 FIND_UNIQUE_CONFLICT = f"""
@@ -283,23 +100,19 @@ RELEASE_UNIQ_KEY = "UPDATE jobs_job SET uniq_key = NULL, uniq_window = NULL WHER
 
 # --- Claim, execution outcomes -----------------------------------------------------------------
 CLAIM = "SELECT jobs_claim(%s, %s, %s::text[], %s)"
+PING = "SELECT 1"
+COUNT_IN_STATE = "SELECT count(*) FROM jobs_job WHERE state = %s"
 
 CLAIM_ONE_FOR_DRAIN = f"""
-WITH picked AS (
+SELECT {RETURNING} FROM jobs_claim_ids(ARRAY(
   SELECT id FROM jobs_job WHERE state = 'available' AND queue = %(queue)s
-   ORDER BY priority, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-)
-UPDATE jobs_job j SET state = 'executing', attempt = j.attempt + 1, attempted_at = now(),
-       attempted_by = ARRAY[%(node)s]
-  FROM picked WHERE j.id = picked.id
-RETURNING {", ".join("j." + c for c in JOB_COLUMNS)}
+   ORDER BY priority, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), %(node)s)
 """
 
 CLAIM_BY_ID = f"""
-UPDATE jobs_job SET state = 'executing', attempt = attempt + 1, attempted_at = now(),
-       attempted_by = ARRAY[%(node)s]
- WHERE id = %(id)s AND state IN ('available', 'scheduled')
-RETURNING {RETURNING}
+SELECT {RETURNING} FROM jobs_claim_ids(ARRAY(
+  SELECT id FROM jobs_job WHERE id = %(id)s AND state IN ('available', 'scheduled')
+   FOR UPDATE), %(node)s)
 """
 
 # An attempt is identified by its claim: node and claim time, so a job released and claimed
@@ -317,7 +130,10 @@ _COMMIT_MODE = "(SELECT set_config('synchronous_commit', %(commit)s, true)) AS c
 
 
 def _outcome(assignments: str) -> str:
-    return f"UPDATE jobs_job SET {assignments} FROM {_COMMIT_MODE} WHERE {_OWNED}"
+    return (
+        f"UPDATE jobs_job SET {assignments}, last_outcome = %(outcome)s "
+        f"FROM {_COMMIT_MODE} WHERE {_OWNED}"
+    )
 
 
 COMPLETE = _outcome("state = 'completed', completed_at = now()")
@@ -360,6 +176,7 @@ UPDATE jobs_job SET
   state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
   discarded_at = CASE WHEN attempt >= max_attempts THEN now() ELSE NULL END,
   scheduled_at = CASE WHEN attempt >= max_attempts THEN scheduled_at ELSE now() END,
+  last_outcome = 'failed',
   errors = errors || %(error)s::jsonb
  WHERE {_OWNED}
 RETURNING queue, state
@@ -371,6 +188,7 @@ UPDATE jobs_job SET
   discarded_at = CASE WHEN attempt >= max_attempts THEN now() ELSE NULL END,
   scheduled_at = CASE WHEN attempt >= max_attempts THEN scheduled_at
                       ELSE now() + make_interval(secs => %(delay)s::float8) END,
+  last_outcome = 'failed',
   errors = errors || %(error)s::jsonb
  WHERE {_OWNED}
 RETURNING queue, state
@@ -477,6 +295,9 @@ ON CONFLICT (name) DO UPDATE
                          THEN jobs_queue.updated_at ELSE now() END
 """
 PAUSED_QUEUES = "SELECT name FROM jobs_queue WHERE paused"
+QUEUE_SET_PAUSED = "UPDATE jobs_queue SET paused = %s, updated_at = now() WHERE name = %s"
+QUEUE_SET_LIMIT = 'UPDATE jobs_queue SET "limit" = %s, updated_at = now() WHERE name = %s'
+
 
 # Leadership is a lease, not a session lock: a leader that stops (SIGSTOP, a long pause, a
 # half-open connection) loses it when the lease expires, and another node takes over.

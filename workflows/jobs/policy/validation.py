@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.errors import JobValidationError
-from workflows.jobs.unique import Unique
+from workflows.jobs.policy.errors import JobValidationError
+from workflows.jobs.policy.unique import Unique
 
 __all__ = ["JobValidationError"]
 

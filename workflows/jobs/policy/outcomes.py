@@ -7,6 +7,20 @@ returning Error with the exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How an attempt ended: the one vocabulary of the engine (execution, the stored job's
+    `last_outcome`, testing drains, the admin, compliance). The job's state then says what
+    follows: a FAILED attempt leaves the job retryable, or discarded when its attempts are
+    spent."""
+
+    COMPLETED = "completed"  # perform returned None or any value
+    FAILED = "failed"  # raised, returned Error, timed out, its process died, unknown worker
+    DISCARDED = "discarded"  # the worker returned Discard
+    CANCELLED = "cancelled"  # returned Cancel, or was cancelled while it ran
+    SNOOZED = "snoozed"  # returned Snooze: scheduled again, the attempt not counted
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,26 @@ class Error:
     """The attempt failed: retry after backoff, or discard once the attempts are spent."""
 
     reason: str = "the worker returned an error"
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What an attempt ended with, as the execution layer hands it to the store.
+
+    `outcome` None: nothing to record (the claim was lost: the job was rescued, released or
+    cancelled while it ran). `recorded` False: the outcome is known but already on the row
+    (cancelled while running). `spent`: a FAILED attempt with no attempts left (discarded)."""
+
+    outcome: Outcome | None
+    delay: float = 0.0
+    error: str = ""
+    spent: bool = False
+    recorded: bool = True
+
+    @property
+    def discards(self) -> bool:
+        """Whether the job ends discarded (dead letters)."""
+        return self.outcome == Outcome.DISCARDED or (self.outcome == Outcome.FAILED and self.spent)
 
 
 class JobTimeout(BaseException):

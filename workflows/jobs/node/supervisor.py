@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,16 +22,8 @@ import psutil
 from django.db import connection
 from django.utils.module_loading import import_string
 
-from workflows.jobs import database, sql
 from workflows.jobs.conf import JobsSettings, jobs_settings
-from workflows.jobs.maintenance import (
-    notify_queues,
-    rescue_orphaned_jobs,
-    settle_interrupted_attempt,
-    stage_due_jobs,
-)
-from workflows.jobs.pruning import prune_finished_jobs
-from workflows.jobs.runtime import (
+from workflows.jobs.node.runtime import (
     Claim,
     NodeRuntime,
     NodeWedged,
@@ -42,12 +33,18 @@ from workflows.jobs.runtime import (
     monotonic_ms,
     now_ms,
 )
+from workflows.jobs.store import database
+from workflows.jobs.store import nodes as store_nodes
+from workflows.jobs.store.maintenance import (
+    prune_finished_jobs,
+    rescue_orphaned_jobs,
+    settle_interrupted_attempt,
+    stage_due_jobs,
+)
 
 logger = logging.getLogger("workflows.jobs")
 
 TICK_SECONDS = 0.25
-# The supervisor's own session: no statement may hold up heartbeats for long.
-SESSION_SETTINGS = "SET lock_timeout = '2s'; SET statement_timeout = '15s'"
 ORPHAN_SWEEP_SECONDS = 5.0
 
 
@@ -120,7 +117,7 @@ class Supervisor(threading.Thread):
     def _db(self):
         if self.conn is None or self.conn.closed:
             self.conn = database.connect()
-            self.conn.execute(SESSION_SETTINGS)
+            store_nodes.configure_session(self.conn, store_nodes.SUPERVISOR_SESSION)
         return self.conn
 
     def _reset_db(self) -> None:
@@ -195,21 +192,17 @@ class Supervisor(threading.Thread):
 
     # --- every node ---------------------------------------------------------------------------
     def register(self) -> None:
-        self._db().execute(
-            sql.NODE_REGISTER,
-            {
-                "name": self.runtime.name,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": self.runtime.queues,
-                "concurrency": self.runtime.concurrency,
-            },
+        store_nodes.register(
+            self._db(),
+            name=self.runtime.name,
+            pid=os.getpid(),
+            queues=self.runtime.queues,
+            concurrency=self.runtime.concurrency,
         )
 
     def heartbeat(self) -> None:
         stopping = self.runtime.stopping.is_set()
-        updated = self._db().execute(sql.NODE_HEARTBEAT, [stopping, self.runtime.name]).rowcount
-        if not updated:
+        if not store_nodes.heartbeat(self._db(), self.runtime.name, stopping=stopping):
             logger.error(
                 "node %s was declared dead by the lifeline (it missed its heartbeats); its "
                 "jobs were rescued elsewhere, so its claims are revoked and its running "
@@ -222,8 +215,7 @@ class Supervisor(threading.Thread):
             self.register()
 
     def refresh_paused(self) -> None:
-        rows = self._db().execute(sql.PAUSED_QUEUES).fetchall()
-        self.runtime.paused.update({name for (name,) in rows})
+        self.runtime.paused.update(store_nodes.paused_queues(self._db()))
 
     def _settle(self, entry: RunningJob, message: str) -> None:
         settle_interrupted_attempt(
@@ -286,20 +278,15 @@ class Supervisor(threading.Thread):
                 os.kill(entry.pid, signal.SIGKILL)
         running = [entry for entry in entries if not entry.abandoned and _alive(entry)]
         if running:
-            cancelled = {
-                job_id
-                for (job_id,) in self._db()
-                .execute(sql.CANCELLED_AMONG, [[entry.job_id for entry in running]])
-                .fetchall()
-            }
+            cancelled = store_nodes.cancelled_among(self._db(), [entry.job_id for entry in running])
             for entry in running:
                 if entry.job_id in cancelled:
                     self._interrupt(entry)
 
     def _backoff(self, entry: RunningJob) -> float:
-        from workflows.jobs.executor import clamp_delay
+        from workflows.jobs.execution.attempt import clamp_delay
         from workflows.jobs.models import Job
-        from workflows.jobs.worker import resolve_worker
+        from workflows.jobs.policy.registry import resolve_worker
 
         job = (
             Job.objects.filter(pk=entry.job_id)
@@ -331,50 +318,27 @@ class Supervisor(threading.Thread):
         self._release([c for c in revoked if (c.job_id, c.attempt) in stale_ids])
 
     def _not_owned(self, claims: list[Claim]) -> list[Claim]:
-        rows = (
-            self._db()
-            .execute(
-                sql.CLAIMS_NOT_OWNED,
-                {
-                    "ids": [c.job_id for c in claims],
-                    "attempts": [c.attempt for c in claims],
-                    "at_us": [c.attempted_at_us for c in claims],
-                    "node": self.runtime.name,
-                },
-            )
-            .fetchall()
+        gone = store_nodes.claims_not_owned(
+            self._db(),
+            self.runtime.name,
+            [(c.job_id, c.attempt, c.attempted_at_us) for c in claims],
         )
-        gone = set(rows)
         return [c for c in claims if (c.job_id, c.attempt, c.attempted_at_us) in gone]
 
     def _release(self, claims: list[Claim]) -> int:
-        queues = []
-        for claim in claims:
-            row = (
-                self._db()
-                .execute(
-                    sql.RELEASE_UNSTARTED_SKIP_LOCKED,
-                    {
-                        "id": claim.job_id,
-                        "attempt": claim.attempt,
-                        "node": self.runtime.name,
-                        "attempted_at": from_epoch_us(claim.attempted_at_us),
-                    },
-                )
-                .fetchone()
-            )
-            if row:
-                queues.append(row[0])
-        notify_queues(self._db(), queues)
-        return len(queues)
+        return store_nodes.release_claims(
+            self._db(),
+            self.runtime.name,
+            [(c.job_id, c.attempt, from_epoch_us(c.attempted_at_us)) for c in claims],
+        )
 
     def release_orphaned_claims(self) -> None:
         """Jobs executing on this node in the database that no process of the node knows of
         (a claim whose answer was lost with a killed pusher, a release skipped because a row
         was locked): seen unknown at two sweeps in a row, they are released."""
-        rows = self._db().execute(sql.NODE_EXECUTING, {"node": self.runtime.name}).fetchall()
+        rows = store_nodes.executing_on(self._db(), self.runtime.name)
         known = self.runtime.registry.known_job_ids()
-        unknown = {tuple(row) for row in rows if row[0] not in known}
+        unknown = {row for row in rows if row[0] not in known}
         orphans = unknown & self.unknown_executing
         self.unknown_executing = unknown - orphans
         if orphans:
@@ -398,11 +362,7 @@ class Supervisor(threading.Thread):
         again before it runs any plugin (and finds another node holding it)."""
         seconds = self.conf.leader_lease_seconds
         asked = time.monotonic()
-        row = (
-            self._db()
-            .execute(sql.LEADER_ACQUIRE, {"node": self.runtime.name, "seconds": seconds})
-            .fetchone()
-        )
+        row = store_nodes.acquire_lease(self._db(), self.runtime.name, seconds)
         self.lead_until = asked + 0.8 * seconds if row else float("-inf")
 
     def stage(self) -> None:

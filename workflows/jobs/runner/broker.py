@@ -23,10 +23,11 @@ from django_q.brokers import Broker
 from django_q.signals import post_execute_in_worker
 from django_q.signing import SignedPackage
 
-from workflows.jobs import database, sql
-from workflows.jobs import runtime as node_runtime
 from workflows.jobs.conf import jobs_settings
-from workflows.jobs.executor import execute_claimed, scrub
+from workflows.jobs.execution.attempt import scrub
+from workflows.jobs.node import runtime as node_runtime
+from workflows.jobs.node.attempts import execute_claimed
+from workflows.jobs.store import claims, database
 
 logger = logging.getLogger("workflows.jobs")
 
@@ -103,8 +104,7 @@ class JobsBroker(Broker):
     # --- claiming ---------------------------------------------------------------------------
     def _connection(self):
         if self._listener is None or self._listener.closed:
-            self._listener = database.connect()
-            self._listener.execute(f"LISTEN {sql.NOTIFY_CHANNEL}")
+            self._listener = claims.listening_connection()
         return self._listener
 
     def _drop_connection(self) -> None:
@@ -113,10 +113,13 @@ class JobsBroker(Broker):
 
     def _claim(self, conn, node) -> tuple[list[dict], dict]:
         self._round_robin += 1
-        (result,) = conn.execute(
-            sql.CLAIM,
-            [node.name, node.concurrency + node.prefetch, node.queues, self._round_robin],
-        ).fetchone()
+        result = claims.claim(
+            conn,
+            node=node.name,
+            capacity=node.concurrency + node.prefetch,
+            queues=node.queues,
+            start=self._round_robin,
+        )
         jobs = result.pop("jobs")
         if jobs:
             # Into the claim ring before any worker can see them: from here the supervisor
@@ -200,7 +203,7 @@ class JobsBroker(Broker):
         inserted in a savepoint, and a schedule that is not the engine's cron function is
         refused with a log line (`manage.py jobs sync` removes such schedules). Any other
         caller of async_task gets the error: use a Worker."""
-        from workflows.jobs.cron import job_from_schedule_package
+        from workflows.jobs.runner.schedules import job_from_schedule_package
 
         package = SignedPackage.loads(task)
         if not package.get("group"):
@@ -219,30 +222,25 @@ class JobsBroker(Broker):
         return str(job.pk)
 
     def acknowledge(self, task_id) -> None:
-        """Outcomes are written by the worker process itself (workflows.jobs.executor)."""
+        """Outcomes are written by the worker process itself (workflows.jobs.execution.attempt)."""
 
     def fail(self, task_id) -> None:
         """Packages are built by this broker and always load; nothing to do."""
 
     def delete(self, task_id) -> None:
-        from workflows.jobs.engine import cancel_job
+        from workflows.jobs.api.jobs import cancel_job
 
         cancel_job(int(task_id))
 
     def ping(self) -> bool:
-        with database.connect() as conn:
-            conn.execute("SELECT 1")
+        claims.ping()
         return True
 
     def queue_size(self) -> int:
-        from workflows.jobs.models import Job
-
-        return Job.objects.filter(state="available").count()
+        return claims.count_in_state("available")
 
     def lock_size(self) -> int:
-        from workflows.jobs.models import Job
-
-        return Job.objects.filter(state="executing").count()
+        return claims.count_in_state("executing")
 
     def purge_queue(self) -> None:
         raise NotImplementedError(

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.jobs.errors import JobValidationError
-from workflows.jobs.states import ALL_STATES, JobState
+from workflows.jobs.policy.errors import JobValidationError
+from workflows.jobs.policy.states import ALL_STATES, JobState
 
 UNIQUE_FIELDS = ("args", "queue", "worker", "meta")
 REPLACEABLE_FIELDS = ("args", "max_attempts", "meta", "priority", "scheduled_at", "tags")

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
+from workflows.jobs.execution.interrupts import on_engine_signal, set_cancel_filter
+from workflows.jobs.store.outcomes import use_own_connection
+
 _FORK = multiprocessing.get_context("fork")
 # pid, job id, attempt, hard deadline (epoch ms, 0 = none), process start (ms), flags
 _FIELDS = 6
@@ -418,8 +421,12 @@ def current() -> NodeRuntime | None:
 
 
 def install(runtime: NodeRuntime | None) -> None:
+    """Make `runtime` this process's node (before the pool forks): SIGUSR1 then interrupts
+    only a job its supervisor marked, and outcomes go through each process's own connection."""
     global _current
     _current = runtime
+    set_cancel_filter(_cancel_requested if runtime is not None else None)
+    use_own_connection(runtime is not None)
 
 
 _PR_SET_PDEATHSIG = 1
@@ -430,9 +437,12 @@ ENGINE_SIGNALS = (signal.SIGUSR1, signal.SIGALRM)
 
 
 def _ignore_outside_perform(signum, frame) -> None:
-    from workflows.jobs import executor
+    on_engine_signal(signum)
 
-    executor.on_engine_signal(signum)
+
+def _cancel_requested(job_id: int | None) -> bool:
+    runtime = current()
+    return runtime is None or runtime.registry.cancel_requested(job_id)
 
 
 def die_with_parent() -> None:

@@ -1,11 +1,25 @@
-"""Settling jobs outside a normal attempt: staging due jobs, rescuing orphans (the leader),
-releasing unstarted claims and settling interrupted attempts (every node)."""
+"""Settling jobs outside a normal attempt: staging due jobs, rescuing orphans and pruning
+(the leader), releasing unstarted claims and settling interrupted attempts (every node).
+
+Each function takes the connection to run on (a node's autocommit psycopg connection, or a
+Django cursor): every statement is its own short transaction."""
 
 from __future__ import annotations
 
-from workflows.jobs import sql
+import time
+from dataclasses import dataclass, field
+
 from workflows.jobs.conf import JobsSettings
-from workflows.jobs.executor import error_entry
+from workflows.jobs.store import sql
+from workflows.jobs.store.rows import error_entry
+
+
+def lock_cron_sync() -> None:
+    """Serialise crontab syncs of several nodes: held until the caller's transaction ends."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql.XACT_LOCK, [sql.LOCK_NAMESPACE, sql.CRON_SYNC_LOCK_KEY])
 
 
 def stage_due_jobs(conn, conf: JobsSettings) -> int:
@@ -70,3 +84,50 @@ def settle_interrupted_attempt(
     ).fetchone()
     if result and result[1] == "available":
         notify_queues(conn, [result[0]])
+
+
+# --- pruning: finished jobs past their age, in bounded batches so no lock is held for long
+@dataclass
+class PruneReport:
+    deleted: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    longest_batch_seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def prune_finished_jobs(
+    conn,
+    conf: JobsSettings,
+    *,
+    time_budget_seconds: float | None = None,
+    batch_size: int | None = None,
+) -> PruneReport:
+    """Delete completed, cancelled and discarded jobs older than their configured ages.
+
+    `conn` is an autocommit psycopg connection or a Django cursor wrapper's connection: each
+    batch is its own short transaction. Stops when nothing is left or the budget is spent.
+    """
+    report = PruneReport()
+    batch = batch_size or conf.prune_batch_size
+    started = time.monotonic()
+    for state, statement in sql.PRUNE.items():
+        max_age = conf.prune_after_seconds.get(state)
+        report.deleted[state] = 0
+        if max_age is None:
+            continue
+        while True:
+            if time_budget_seconds is not None and time.monotonic() - started > time_budget_seconds:
+                return report
+            batch_started = time.monotonic()
+            deleted = conn.execute(statement, [float(max_age), batch]).rowcount
+            report.longest_batch_seconds = max(
+                report.longest_batch_seconds, time.monotonic() - batch_started
+            )
+            report.batches += 1
+            report.deleted[state] += deleted
+            if deleted < batch:
+                break
+    return report

@@ -6,7 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from workflows.jobs import sql
+from django.utils import timezone
+
+from workflows.jobs.policy.validation import json_text
+from workflows.jobs.store import sql
 
 _JSON_COLUMNS = {"args", "meta", "errors"}
 
@@ -40,6 +43,7 @@ _UNCLAIMED_FIELDS = {
     "uniq_key": None,
     "uniq_window": None,
     "uniq_states": 0,
+    "last_outcome": None,
 }
 
 
@@ -62,5 +66,11 @@ def job_from_claim(data: dict[str, Any], node: str) -> Any:
     return job
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def attempt_key(job, node: str) -> dict[str, Any]:
+    """The parameters that identify one claimed attempt (see sql._OWNED)."""
+    return {"id": job.pk, "attempt": job.attempt, "node": node, "attempted_at": job.attempted_at}
+
+
+def error_entry(attempt: int, text: str) -> str:
+    """One entry of a job's error history, as the jsonb text appended to `errors`."""
+    return json_text([{"attempt": attempt, "at": timezone.now().isoformat(), "error": text}])

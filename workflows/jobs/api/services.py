@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from workflows.jobs.engine import cancel_jobs, retry_jobs
+from workflows.jobs.api.jobs import cancel_jobs, retry_jobs
 from workflows.jobs.models import Job
 
 
@@ -23,9 +23,9 @@ def jobs_cancel(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None 
 
 def jobs_prune():
     """Run the pruner now (what the leader node does every minute)."""
-    from workflows.jobs import database
     from workflows.jobs.conf import jobs_settings
-    from workflows.jobs.pruning import prune_finished_jobs
+    from workflows.jobs.store import database
+    from workflows.jobs.store.maintenance import prune_finished_jobs
 
     with database.connect() as conn:
         return prune_finished_jobs(conn, jobs_settings())

@@ -10,3 +10,11 @@ class JobsError(Exception):
 class JobValidationError(JobsError, ValueError):
     """A job, an option or an operation's argument cannot be used as given; the message names
     the field and the fix. Raised before any SQL runs, so the caller's transaction is intact."""
+
+
+class UnknownQueueError(JobsError, LookupError):
+    """A queue name that settings.JOBS['queues'] does not define."""
+
+
+class CrontabError(JobsError, ValueError):
+    """A crontab entry in settings that cannot be used; the message names the entry and why."""

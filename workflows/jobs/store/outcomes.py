@@ -1,0 +1,199 @@
+"""Writing an attempt's outcome on its job row, guarded by the attempt's claim.
+
+An outcome committed with perform's own writes goes through Django's connection (the same
+transaction). An outcome on its own goes through the process's own psycopg connection in a
+node (server-side binding and prepared statements: parsed once per process, not once per job;
+`synchronous_commit = off`), or through Django's connection in a savepoint elsewhere (tests'
+drain_queue, inline mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import psycopg
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+
+from workflows.jobs.policy.outcomes import AttemptResult, Outcome
+from workflows.jobs.store import database, sql
+from workflows.jobs.store.rows import attempt_key, error_entry, job_from_row
+
+logger = logging.getLogger("workflows.jobs")
+
+# When an outcome cannot be written as computed (a database error on its values), this much
+# later the job is retried with a minimal outcome instead.
+FALLBACK_RETRY_SECONDS = 60.0
+
+
+def _statement(result: AttemptResult) -> str:
+    if result.outcome == Outcome.FAILED:
+        return sql.DISCARD if result.spent else sql.RETRY_LATER
+    return _STATEMENTS[result.outcome]
+
+
+_STATEMENTS = {
+    Outcome.COMPLETED: sql.COMPLETE,
+    Outcome.DISCARDED: sql.DISCARD,
+    Outcome.CANCELLED: sql.CANCEL_FROM_WORKER,
+    Outcome.SNOOZED: sql.SNOOZE,
+}
+
+
+class _OwnConnection:
+    """A node process's own psycopg connection for outcome writes."""
+
+    def __init__(self):
+        self._conn = None
+        self._pid = None
+
+    def execute(self, statement: str, params: dict) -> int:
+        if self._conn is None or self._conn.closed or self._pid != os.getpid():
+            self._conn = database.connect()
+            self._pid = os.getpid()
+        return self._conn.execute(statement, params, prepare=True).rowcount
+
+    def reset(self) -> None:
+        if self._pid == os.getpid():
+            database.close_quietly(self._conn)
+        self._conn = None
+
+
+_own_connection = _OwnConnection()
+_use_own_connection = False
+# Errors of an outcome's values (not of the connection, which is waited out).
+_OUTCOME_WRITE_ERRORS = (DatabaseError, psycopg.Error)
+
+
+def use_own_connection(enabled: bool = True) -> None:
+    """Called by a node before it forks its workers: outcomes on their own then go through
+    each process's own connection instead of the caller's transaction."""
+    global _use_own_connection
+    _use_own_connection = enabled
+
+
+def _execute_once(statement: str, params: dict) -> int:
+    if _use_own_connection:
+        return _own_connection.execute(statement, params)
+    # In-process runs (tests' drain_queue, inline mode) share the caller's transaction; a
+    # savepoint keeps a refused write from aborting it, so the fallback outcome can follow.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _execute_with_reconnect(
+    statement: str, params: dict, *, give_up_after: float | None = None
+) -> int:
+    """Run one write, waiting out a database restart or a killed connection."""
+    delay = 0.05
+    started = time.monotonic()
+    while True:
+        try:
+            return _execute_once(statement, params)
+        except (OperationalError, InterfaceError, *database.CONNECTION_ERRORS) as exc:
+            connection.close()
+            _own_connection.reset()
+            if give_up_after is not None and time.monotonic() - started > give_up_after:
+                raise
+            logger.warning(
+                "database unavailable while recording a job outcome (%s); retrying",
+                type(exc).__name__,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def record_outcome(job, node: str, result: AttemptResult, *, in_transaction: bool = False) -> bool:
+    """Write the outcome if this node still owns the attempt. Returns whether it did.
+
+    Inside the attempt's transaction a database error propagates (and rolls back); outside it,
+    the write waits out a database restart, and an outcome whose values the database refuses
+    falls back to a minimal failed attempt."""
+    params = {
+        **attempt_key(job, node),
+        "delay": result.delay,
+        "error": error_entry(job.attempt, result.error) if result.error else "[]",
+        "commit": "on" if in_transaction else "off",
+        "outcome": str(result.outcome),
+    }
+    statement = _statement(result)
+    if in_transaction:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.rowcount == 1
+    try:
+        owned = _execute_with_reconnect(statement, params) == 1
+    except _OUTCOME_WRITE_ERRORS as exc:
+        owned = _record_fallback(job, node, result, exc)
+    if not owned:
+        logger.warning(
+            "job %s attempt %s: outcome '%s' not recorded; the job was rescued, cancelled or "
+            "released while it ran",
+            job.pk,
+            job.attempt,
+            result.outcome,
+        )
+    return owned
+
+
+def _record_fallback(job, node: str, result: AttemptResult, exc: BaseException) -> bool:
+    """The outcome's own values could not be stored: record a minimal failed attempt instead,
+    so the attempt is counted and the job can never loop. If this fails too, the exception
+    propagates and the node's supervisor settles the attempt."""
+    logger.error(
+        "job %s attempt %s: outcome '%s' could not be recorded (%s); recording a failed attempt",
+        job.pk,
+        job.attempt,
+        result.outcome,
+        type(exc).__name__,
+    )
+    text = (
+        f"The outcome '{result.outcome}' of this attempt could not be recorded "
+        f"({type(exc).__module__}.{type(exc).__qualname__}); the attempt counts as failed."
+    )
+    spent = job.attempt >= job.max_attempts
+    params = {
+        **attempt_key(job, node),
+        "delay": FALLBACK_RETRY_SECONDS,
+        "error": error_entry(job.attempt, text),
+        "commit": "off",
+        "outcome": str(Outcome.FAILED),
+    }
+    return _execute_with_reconnect(sql.DISCARD if spent else sql.RETRY_LATER, params) == 1
+
+
+def release_unstarted(job, node: str) -> bool:
+    """A claimed job that will not start here goes back to available, its attempt uncounted."""
+    rows = _execute_with_reconnect(sql.RELEASE_UNSTARTED, attempt_key(job, node), give_up_after=30)
+    return rows == 1
+
+
+def still_owned(job, node: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.IS_STILL_OWNED, attempt_key(job, node))
+        return cursor.fetchone() is not None
+
+
+# --- in-process claims (tests' drain_queue, inline mode) --------------------------------------
+def claim_by_id(job_id: int, node: str):
+    """Claim one saved job for this process (inline mode); None if it is not waiting."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CLAIM_BY_ID, {"id": job_id, "node": node})
+        row = cursor.fetchone()
+    return job_from_row(row) if row else None
+
+
+def claim_next(queue: str, node: str):
+    """Claim the next available job of a queue for this process (drain_queue)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CLAIM_ONE_FOR_DRAIN, {"queue": queue, "node": node})
+        row = cursor.fetchone()
+    return job_from_row(row) if row else None
+
+
+def stage_queue_now(queue: str) -> None:
+    """Make a queue's scheduled and retryable jobs available whatever their time (tests)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.STAGE_QUEUE_NOW, [queue])

@@ -1,0 +1,184 @@
+-- The engine's functions and triggers: the current source, the only one. A migration that
+-- installs them carries its own frozen copy of this text (tests/jobs/test_schema.py fails when
+-- this file and the migrated database disagree: edit here, then add a migration).
+-- Wake idle nodes when jobs become available: once per statement and queue, delivered on commit.
+CREATE OR REPLACE FUNCTION jobs_notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE q text;
+BEGIN
+  FOR q IN SELECT DISTINCT queue FROM inserted WHERE state = 'available' LOOP
+    PERFORM pg_notify('jobs_available', q);
+  END LOOP;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER jobs_job_notify_insert AFTER INSERT ON jobs_job
+  REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_inserted();
+
+-- A unique job holds its key only while in one of its unique states (uniq_states bitmask,
+-- bits in the order of workflows.jobs.policy.states.ALL_STATES).
+CREATE OR REPLACE FUNCTION jobs_state_bit(p_state text) RETURNS smallint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (CASE p_state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 WHEN 'executing' THEN 4
+    WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 WHEN 'discarded' THEN 32
+    WHEN 'cancelled' THEN 64 ELSE 0 END)::smallint
+$$;
+
+CREATE OR REPLACE FUNCTION jobs_release_uniq_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (NEW.uniq_states & jobs_state_bit(NEW.state)) = 0 THEN
+    NEW.uniq_key := NULL;
+    NEW.uniq_window := NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER jobs_job_release_uniq BEFORE UPDATE OF state ON jobs_job FOR EACH ROW
+  WHEN (NEW.uniq_key IS NOT NULL AND NEW.state IS DISTINCT FROM OLD.state)
+  EXECUTE FUNCTION jobs_release_uniq_key();
+
+
+-- The one place a job becomes claimed: executing, its attempt counted, stamped with the node
+-- and the claim time (which, with the attempt, identifies the attempt for every outcome write).
+-- Callers pass ids whose rows they have locked (FOR UPDATE [SKIP LOCKED]).
+CREATE OR REPLACE FUNCTION jobs_claim_ids(p_ids bigint[], p_node text)
+RETURNS SETOF jobs_job LANGUAGE sql AS $$
+  UPDATE jobs_job SET state = 'executing', attempt = attempt + 1, attempted_at = now(),
+                      attempted_by = ARRAY[p_node]
+   WHERE id = ANY(p_ids)
+  RETURNING *
+$$;
+
+-- Claim jobs for one node in one round trip. Per queue: skip it when paused; take the queue's
+-- advisory lock so concurrent claimers of one queue are serialised (a global limit cannot be
+-- enforced by counting inside the claiming statement); count its running jobs; claim at most
+-- min(free node slots, limit - running) with SKIP LOCKED in priority, scheduled_at, id order.
+-- Queues are visited round-robin from p_start so a busy queue cannot starve the others.
+-- Returns the claimed jobs, the node's free slots left ('free'), and for the queues that had
+-- jobs waiting, their headroom left ('room', at most 'free') and their limits ('cap', at most
+-- p_capacity): the claiming process paces its next claim with them.
+CREATE OR REPLACE FUNCTION jobs_claim(
+  p_node text, p_capacity integer, p_queues text[], p_start integer)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_free integer;
+  v_n integer := coalesce(array_length(p_queues, 1), 0);
+  v_name text;
+  v_limit integer;
+  v_paused boolean;
+  v_running integer;
+  v_take integer;
+  v_batch jsonb;
+  v_count integer;
+  v_claimed jsonb := '[]'::jsonb;
+  v_contended boolean := false;
+  v_room integer := 0;
+  v_cap integer := 0;
+BEGIN
+  -- A claim lost in a server crash only makes its jobs available again (and a worker's
+  -- outcome for one then fails its ownership check): it need not wait for the disk.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT p_capacity - count(*) INTO v_free FROM jobs_job
+   WHERE state = 'executing' AND attempted_by[1] = p_node;
+  IF v_free <= 0 OR v_n = 0 THEN
+    RETURN jsonb_build_object('jobs', v_claimed, 'contended', false, 'free', greatest(v_free, 0),
+                              'room', greatest(v_free, 0), 'cap', p_capacity);
+  END IF;
+  FOR i IN 0 .. v_n - 1 LOOP
+    v_name := p_queues[((p_start + i) % v_n) + 1];
+    SELECT q."limit", q.paused INTO v_limit, v_paused FROM jobs_queue q WHERE q.name = v_name;
+    CONTINUE WHEN NOT FOUND OR v_paused;
+    -- An empty queue costs one index probe, not a lock and a count. Not NOT EXISTS: for it
+    -- the planner may pick a sequential scan that expects an early match and so reads the
+    -- whole table when the queue is empty; ORDER BY the claim index's columns keeps it there.
+    PERFORM 1 FROM jobs_job WHERE state = 'available' AND queue = v_name
+      ORDER BY priority, scheduled_at, id LIMIT 1;
+    CONTINUE WHEN NOT FOUND;
+    IF NOT pg_try_advisory_xact_lock(7021, hashtext('queue:' || v_name)) THEN
+      v_contended := true;
+      CONTINUE;
+    END IF;
+    SELECT count(*) INTO v_running FROM jobs_job WHERE state = 'executing' AND queue = v_name;
+    v_cap := v_cap + v_limit;
+    v_take := least(v_free, v_limit - v_running);
+    CONTINUE WHEN v_take <= 0;
+    SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.priority, c.scheduled_at, c.id), '[]'::jsonb),
+           count(*)
+      INTO v_batch, v_count
+      FROM (SELECT j.id, j.queue, j.worker, j.args, j.meta, j.tags, j.errors, j.attempt,
+                   j.max_attempts, j.priority, j.scheduled_at, j.attempted_at, j.inserted_at
+              FROM jobs_claim_ids(ARRAY(
+                     SELECT id FROM jobs_job
+                      WHERE state = 'available' AND queue = v_name
+                      ORDER BY priority, scheduled_at, id
+                      LIMIT v_take
+                      FOR UPDATE SKIP LOCKED), p_node) j) c;
+    v_claimed := v_claimed || v_batch;
+    v_free := v_free - v_count;
+    v_room := v_room + greatest(0, v_limit - v_running - v_count);
+    EXIT WHEN v_free <= 0;
+  END LOOP;
+  RETURN jsonb_build_object(
+    'jobs', v_claimed, 'contended', v_contended, 'free', v_free,
+    'room', CASE WHEN v_cap = 0 THEN v_free ELSE least(v_free, v_room) END,
+    'cap', CASE WHEN v_cap = 0 THEN p_capacity ELSE least(p_capacity, v_cap) END);
+END $$;
+
+-- Move due scheduled and retryable jobs to available, a bounded batch at a time.
+CREATE OR REPLACE FUNCTION jobs_stage(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE v_count integer; v_queues text[]; q text;
+BEGIN
+  WITH due AS (
+    SELECT id FROM jobs_job
+     WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= now()
+     ORDER BY scheduled_at LIMIT p_limit FOR UPDATE SKIP LOCKED
+  ), staged AS (
+    UPDATE jobs_job j SET state = 'available' FROM due WHERE j.id = due.id RETURNING j.queue
+  )
+  SELECT count(*), array_agg(DISTINCT queue) INTO v_count, v_queues FROM staged;
+  FOREACH q IN ARRAY coalesce(v_queues, '{}'::text[]) LOOP
+    PERFORM pg_notify('jobs_available', q);
+  END LOOP;
+  RETURN v_count;
+END $$;
+
+-- Lifeline: executing jobs whose node stopped heartbeating, or that no known node owns after
+-- p_rescue_after, go back to available (discarded when their attempts are spent). Dead nodes'
+-- rows are deleted only after their jobs are requeued.
+CREATE OR REPLACE FUNCTION jobs_rescue(p_dead_after interval, p_rescue_after interval)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE v_dead text[]; v_count integer; v_queues text[]; q text;
+BEGIN
+  SELECT coalesce(array_agg(name), '{}'::text[]) INTO v_dead
+    FROM jobs_node WHERE heartbeat_at < now() - p_dead_after;
+  WITH orphans AS (
+    SELECT j.id, (j.attempted_by[1] = ANY(v_dead)) AS node_dead FROM jobs_job j
+     WHERE j.state = 'executing'
+       AND (j.attempted_by[1] = ANY(v_dead)
+            OR (j.attempted_at < now() - p_rescue_after
+                AND NOT EXISTS (SELECT 1 FROM jobs_node n WHERE n.name = j.attempted_by[1])))
+     FOR UPDATE OF j SKIP LOCKED
+  ), rescued AS (
+    UPDATE jobs_job j SET
+      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
+      discarded_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
+      scheduled_at = CASE WHEN j.attempt >= j.max_attempts THEN j.scheduled_at ELSE now() END,
+      last_outcome = 'failed',
+      errors = j.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', j.attempt, 'at', now(),
+        'error', CASE WHEN o.node_dead
+          THEN 'Rescued: node ' || coalesce(j.attempted_by[1], '?') ||
+               ' stopped heartbeating while the job was executing; the attempt was abandoned.'
+          ELSE 'Rescued: no live node owned the job after ' || p_rescue_after::text ||
+               ' in executing (node ' || coalesce(j.attempted_by[1], '?') || ' is gone).'
+          END))
+      FROM orphans o WHERE j.id = o.id
+    RETURNING j.queue, j.state
+  )
+  SELECT count(*), array_agg(DISTINCT queue) FILTER (WHERE state = 'available')
+    INTO v_count, v_queues FROM rescued;
+  DELETE FROM jobs_node WHERE name = ANY(v_dead) AND heartbeat_at < now() - p_dead_after;
+  FOREACH q IN ARRAY coalesce(v_queues, '{}'::text[]) LOOP
+    PERFORM pg_notify('jobs_available', q);
+  END LOOP;
+  RETURN v_count;
+END $$;
