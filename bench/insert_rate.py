@@ -29,6 +29,7 @@ def breakdown(n: int, runs: int, conn) -> dict:
 
     from bench.workers import NoopWorker
     from workflows.jobs.api import jobs as engine
+    from workflows.jobs.store import jobs as store_jobs
     from workflows.jobs.store import sql
 
     phases: dict[str, list[float]] = {}
@@ -39,22 +40,22 @@ def breakdown(n: int, runs: int, conn) -> dict:
             t0 = time.perf_counter()
             prepared = [engine._prepared(job) for job in jobs]
             t1 = time.perf_counter()
-            engine._copy_batch(cursor.cursor, prepared)
+            store_jobs.copy_batch(cursor.cursor, prepared)
             t2 = time.perf_counter()
             cursor.cursor.execute(sql.INSERT_MANY)
             t3 = time.perf_counter()
             rows = cursor.cursor.fetchall()
             t4 = time.perf_counter()
             for job, params, row in zip(jobs, prepared, rows, strict=True):
-                engine._saved_in_place(job, params, row)
+                store_jobs.saved_in_place(job, params, row)
             t5 = time.perf_counter()
         t6 = time.perf_counter()
         for name, seconds in (
             ("_prepared(): options checked, captured args/meta reused", t1 - t0),
-            ("_copy_batch(): COPY into the staging table", t2 - t1),
+            ("copy_batch(): COPY into the staging table", t2 - t1),
             ("execute INSERT_MANY (insert, indexes, NOTIFY)", t3 - t2),
             ("fetchall RETURNING id, state, key, window, 2 epochs", t4 - t3),
-            ("_saved_in_place() x n (ids onto the given Jobs)", t5 - t4),
+            ("saved_in_place() x n (ids onto the given Jobs)", t5 - t4),
             ("COMMIT", t6 - t5),
         ):
             phases.setdefault(name, []).append(seconds * 1000)

@@ -169,6 +169,11 @@ def run_system() -> int:
 def run_tests(args: list[str]) -> int:
     setup()
     ensure_chromium()
+    if not args:  # the whole suite: the dependency contracts first (docs/architecture.md)
+        say("checking the import contracts (lint-imports)")
+        contracts = subprocess.call([str(VENV / "bin" / "lint-imports")], cwd=ROOT)
+        if contracts != 0:
+            return contracts
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 

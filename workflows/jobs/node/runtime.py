@@ -132,7 +132,9 @@ class RunningRegistry:
     def lock(self, timeout: float | None = None) -> Iterator[None]:
         """The one lock of these tables. With a timeout (the supervisor's side), a lock that
         a dead process holds raises NodeWedged instead of blocking the node forever."""
-        if not self._lock.acquire(timeout=timeout if timeout is not None else -1):
+        # multiprocessing's acquire() takes no "wait for ever" timeout value: call it bare.
+        acquired = self._lock.acquire() if timeout is None else self._lock.acquire(timeout=timeout)
+        if not acquired:
             raise NodeWedged(
                 f"the node's shared registry lock was not free for {timeout:g} s: a process "
                 f"of this node died holding it"
