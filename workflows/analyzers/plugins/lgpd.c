@@ -10,6 +10,7 @@
 #define BUSINESS_BEFORE 160
 #define BUSINESS_AFTER 60
 #define PROFESSIONAL_AFTER 40
+#define ROLE_BEFORE_WORDS 3
 #define LINE_WINDOW 200
 
 static const char *const MONTHS[] = {"janeiro", "fevereiro", "mar\303\247o", "marco", "abril", "maio", "junho",
@@ -23,8 +24,7 @@ static const char *const AGE_STOP_AFTER[] = {"atr\303\241s", "atras"};
 static const char *const AGE_WORDS[] = {"anos", "ano", "years"};
 static const char *const WORD_DE[] = {"de"};
 static const char *const WORD_IDADE[] = {"idade"};
-static const char *const UNTITLED_STOP_BEFORE[] = {"em", "para", "de", "do", "da", "dos", "das",
-                                                   "no", "na", "pela", "pelo", "ao", "\303\240"};
+static const char *const UNTITLED_STOP_BEFORE[] = {"em", "para", "no", "na", "pela", "pelo", "ao", "\303\240"};
 static const char *const COMPLEMENTS[] = {"apto", "apartamento", "ap",  "apt",   "bloco", "bl",    "casa", "sala",
                                           "conjunto", "cj",     "conj", "lote", "quadra", "andar", "loja"};
 static const char *const NOT_INITIALS[] = {"s.a.", "p.s.", "e.u.a.", "a.c.", "d.c.", "u.s.", "u.k.", "s.a"};
@@ -262,7 +262,7 @@ static int32_t birth_end(bytes f, int32_t r, int32_t n) {
 
 /* ---- names and CID-10 codes ---- */
 
-static int32_t cap_word_end(bytes data, bytes f, int32_t q, int32_t n) {
+static int32_t cap_word_end(bytes data, bytes f, int32_t q, int32_t n, int street) {
     int b = ch(data, q, n);
     int32_t k;
     if (b >= 'A' && b <= 'Z')
@@ -277,6 +277,7 @@ static int32_t cap_word_end(bytes data, bytes f, int32_t q, int32_t n) {
         chars++;
     }
     if (chars < 2 || word_at(f, k, n)) return -1;
+    if (street) return k; /* street names keep titles and roles: "Rua Doutor Arnaldo" */
     int32_t end;
     if (lex_match(&LGPD_LEXICON, f, q, n, &end) >= 0) return -1; /* a keyword is not part of a name */
     return k;
@@ -293,20 +294,20 @@ static int32_t connector_end(bytes f, int32_t q, int32_t n) {
     return -1;
 }
 
-static int32_t name_end(bytes data, bytes f, int32_t r, int32_t n) {
-    int32_t e = cap_word_end(data, f, r, n);
+static int32_t name_end(bytes data, bytes f, int32_t r, int32_t n, int street) {
+    int32_t e = cap_word_end(data, f, r, n, street);
     if (e < 0) return -1;
     while (ch(f, e, n) == ' ') {
         int32_t q = e + 1;
         int32_t c = connector_end(f, q, n);
         if (c >= 0 && ch(f, c, n) == ' ') {
-            int32_t w = cap_word_end(data, f, c + 1, n);
+            int32_t w = cap_word_end(data, f, c + 1, n, street);
             if (w >= 0) {
                 e = w;
                 continue;
             }
         }
-        int32_t w = cap_word_end(data, f, q, n);
+        int32_t w = cap_word_end(data, f, q, n, street);
         if (w < 0) break;
         e = w;
     }
@@ -332,7 +333,7 @@ static int32_t address_end(bytes data, bytes f, int32_t q, int32_t n) {
     k += sp;
     int32_t c = connector_end(f, k, n);
     if (c >= 0 && ch(f, c, n) == ' ') k = c + 1;
-    int32_t e = name_end(data, f, k, n);
+    int32_t e = name_end(data, f, k, n, 1);
     if (e < 0) return -1;
     k = ch(f, e, n) == ',' ? e + 1 : e;
     k = skip_filler(f, k, n);
@@ -420,12 +421,14 @@ static int32_t age_value(bytes f, int32_t p, int32_t n, int labelled, const char
         int32_t nxt = ch(f, end, n) == ' ' ? end + 1 : end;
         int32_t w = word_end(f, nxt, n);
         if (span_in(f, nxt, w, AGE_STOP_AFTER, COUNT(AGE_STOP_AFTER))) return -1;
+        int explicit_age = 0;
         if (span_in(f, nxt, w, WORD_DE, 1)) {
             int32_t w2 = word_end(f, w + 1, n);
             if (ch(f, w, n) != ' ' || !span_in(f, w + 1, w2, WORD_IDADE, 1)) return -1;
             end = w2;
+            explicit_age = 1; /* "NN anos de idade" is an age whatever comes before */
         }
-        if (!labelled) {
+        if (!labelled && !explicit_age) {
             int32_t s, t;
             prev_word(f, p, &s, &t);
             if (span_in(f, s, t, AGE_STOP_BEFORE, COUNT(AGE_STOP_BEFORE))) return -1;
@@ -783,6 +786,15 @@ static int untitled_name_ok(bytes data, bytes f, int32_t n, int32_t p, int32_t e
     int32_t s, w;
     prev_word(f, p, &s, &w);
     if (span_in(f, s, w, UNTITLED_STOP_BEFORE, COUNT(UNTITLED_STOP_BEFORE))) return 0;
+    for (int i = 0; i < ROLE_BEFORE_WORDS && s < w; i++) { /* "o ministro da Saude Alexandre Padilha" */
+        int32_t q;
+        int kind = lex_match(&LGPD_LEXICON, f, s, w, &q);
+        if ((kind == LGPD_ROLE || kind == LGPD_DOCTOR) && q == w) return 0;
+        int32_t s2, w2;
+        prev_word(f, s, &s2, &w2);
+        s = s2;
+        w = w2;
+    }
     int32_t k = e, limit = e + PROFESSIONAL_AFTER < n ? e + PROFESSIONAL_AFTER : n;
     while (k < limit) {
         if (word_start(f, k, n)) {
@@ -799,9 +811,9 @@ static int untitled_name_ok(bytes data, bytes f, int32_t n, int32_t p, int32_t e
 }
 
 static int32_t capitalised(bytes data, bytes f, int32_t n, int32_t p, scan_state *st) {
-    int32_t first = cap_word_end(data, f, p, n);
+    int32_t first = cap_word_end(data, f, p, n, 0);
     if (first < 0) return word_end(f, p, n);
-    int32_t e = name_end(data, f, p, n);
+    int32_t e = name_end(data, f, p, n, 0);
     int32_t u = uf_suffix_end(data, f, e, n);
     if (u >= 0) {
         emit("locality", p, u);
@@ -836,13 +848,13 @@ static int32_t after_keyword(bytes data, bytes f, int32_t n, int kind, int32_t p
     }
     int32_t r = skip_filler(f, q, n);
     if (kind == LGPD_DOCTOR || kind == LGPD_ROLE || kind == LGPD_BUSINESS || kind == LGPD_INSTITUTION) {
-        e = name_end(data, f, r, n);
+        e = name_end(data, f, r, n, 0);
         int32_t end = e >= 0 ? e : q;
         if (kind == LGPD_DOCTOR || kind == LGPD_BUSINESS) st->business = end;
         return end;
     }
     if (kind == LGPD_TITLE || kind == LGPD_WEAK_TITLE) {
-        e = name_end(data, f, r, n);
+        e = name_end(data, f, r, n, 0);
         if (kind == LGPD_TITLE) st->patient = q;
         if (e < 0) return q;
         int given = given_name(f, r, n);
@@ -852,7 +864,7 @@ static int32_t after_keyword(bytes data, bytes f, int32_t n, int kind, int32_t p
         return e;
     }
     if (kind == LGPD_PLACE_LABEL) {
-        e = name_end(data, f, r, n);
+        e = name_end(data, f, r, n, 0);
         if (e < 0) return q;
         int32_t u = uf_suffix_end(data, f, e, n);
         if (u >= 0) e = u;

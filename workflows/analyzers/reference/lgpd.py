@@ -65,6 +65,7 @@ MAX_GIVEN_NAME = 24
 BUSINESS_BEFORE = 160
 BUSINESS_AFTER = 60
 PROFESSIONAL_AFTER = 40
+ROLE_BEFORE_WORDS = 3
 LINE_WINDOW = 200
 _EMAIL_LOCAL = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _EMAIL_DOMAIN = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -123,11 +124,6 @@ _AGE_STOP_AFTER = ("atrás".encode(), b"atras")
 _UNTITLED_STOP_BEFORE = (
     b"em",
     b"para",
-    b"de",
-    b"do",
-    b"da",
-    b"dos",
-    b"das",
     b"no",
     b"na",
     b"pela",
@@ -381,6 +377,13 @@ def _untitled_name_ok(data: bytes, f: bytes, n: int, p: int, e: int) -> bool:
     s, w = prev_word(f, p)
     if span_in(f, s, w, _UNTITLED_STOP_BEFORE):
         return False
+    for _ in range(ROLE_BEFORE_WORDS):  # "o ministro da Saúde Alexandre Padilha"
+        if s >= w:
+            break
+        kind, q = _LEXICON.match(f, s, w)
+        if kind in (ROLE, DOCTOR) and q == w:
+            return False
+        s, w = prev_word(f, s)
     k = e
     limit = min(n, e + PROFESSIONAL_AFTER)
     while k < limit:
@@ -762,7 +765,7 @@ def birth_end(f: bytes, r: int, n: int) -> int:
     return -1
 
 
-def _cap_word_end(data: bytes, f: bytes, q: int, n: int) -> int:
+def _cap_word_end(data: bytes, f: bytes, q: int, n: int, street: bool = False) -> int:
     """A capitalised word of at least two letters at q (checked on the original bytes), and not
     a title such as "Sra" or "Dr" (which starts another person)."""
     b = ch(data, q, n)
@@ -778,6 +781,8 @@ def _cap_word_end(data: bytes, f: bytes, q: int, n: int) -> int:
         chars += 1
     if chars < 2 or word_at(f, k, n):
         return -1
+    if street:  # street names keep titles and roles: "Rua Doutor Arnaldo", "Travessa São Jorge"
+        return k
     kind, _ = _LEXICON.match(f, q, n)
     if kind >= 0:  # a keyword (a title, a street type, a health word) is not part of a name
         return -1
@@ -791,20 +796,20 @@ def _connector_end(f: bytes, q: int, n: int) -> int:
     return -1
 
 
-def name_end(data: bytes, f: bytes, r: int, n: int) -> int:
+def name_end(data: bytes, f: bytes, r: int, n: int, street: bool = False) -> int:
     """Capitalised words separated by single spaces; da/de/do/dos/das/e only between two."""
-    e = _cap_word_end(data, f, r, n)
+    e = _cap_word_end(data, f, r, n, street)
     if e < 0:
         return -1
     while ch(f, e, n) == 0x20:
         q = e + 1
         c = _connector_end(f, q, n)
         if c >= 0 and ch(f, c, n) == 0x20:
-            w = _cap_word_end(data, f, c + 1, n)
+            w = _cap_word_end(data, f, c + 1, n, street)
             if w >= 0:
                 e = w
                 continue
-        w = _cap_word_end(data, f, q, n)
+        w = _cap_word_end(data, f, q, n, street)
         if w < 0:
             break
         e = w
@@ -822,7 +827,7 @@ def address_end(data: bytes, f: bytes, q: int, n: int) -> int:
     c = _connector_end(f, k, n)
     if c >= 0 and ch(f, c, n) == 0x20:
         k = c + 1
-    e = name_end(data, f, k, n)
+    e = name_end(data, f, k, n, street=True)
     if e < 0:
         return -1
     k = e + 1 if ch(f, e, n) == 0x2C else e
@@ -922,12 +927,14 @@ def age_value(f: bytes, p: int, n: int, *, labelled: bool) -> tuple[str, int]:
         w = word_end(f, nxt, n)
         if span_in(f, nxt, w, _AGE_STOP_AFTER):
             return "", -1
+        explicit = False
         if span_in(f, nxt, w, (b"de",)):
             w2 = word_end(f, w + 1, n)
             if ch(f, w, n) != 0x20 or not span_in(f, w + 1, w2, (b"idade",)):
                 return "", -1
             end = w2
-        if not labelled:
+            explicit = True  # "NN anos de idade" is an age whatever comes before
+        if not labelled and not explicit:
             s, t = prev_word(f, p)
             if span_in(f, s, t, _AGE_STOP_BEFORE):
                 return "", -1
