@@ -24,7 +24,7 @@ static const char *const AGE_STOP_AFTER[] = {"atr\303\241s", "atras"};
 static const char *const AGE_WORDS[] = {"anos", "ano", "years"};
 static const char *const WORD_DE[] = {"de"};
 static const char *const WORD_IDADE[] = {"idade"};
-static const char *const UNTITLED_STOP_BEFORE[] = {"em", "para", "no", "na", "pela", "pelo", "ao", "\303\240"};
+static const char *const UNTITLED_STOP_BEFORE[] = {"em", "no", "na", "pela", "pelo", "ao", "\303\240"};
 static const char *const COMPLEMENTS[] = {"apto", "apartamento", "ap",  "apt",   "bloco", "bl",    "casa", "sala",
                                           "conjunto", "cj",     "conj", "lote", "quadra", "andar", "loja"};
 static const char *const NOT_INITIALS[] = {"s.a.", "p.s.", "e.u.a.", "a.c.", "d.c.", "u.s.", "u.k.", "s.a"};
@@ -927,6 +927,12 @@ EXPORT("analyze") uint64_t analyze(uint32_t ptr, uint32_t len) {
                 }
                 continue;
             }
+            e = initials_end(data, f, p, n); /* before keywords: "R.M." is initials, "R. X" a street */
+            if (e >= 0) {
+                emit("initials", p, e);
+                p = e;
+                continue;
+            }
             int kind = lex_match(&LGPD_LEXICON, f, p, n, &e);
             if (kind >= 0) {
                 p = after_keyword(data, f, n, kind, p, e, &st);
@@ -935,12 +941,6 @@ EXPORT("analyze") uint64_t analyze(uint32_t ptr, uint32_t len) {
             e = cid_end(data, f, p, n, 0);
             if (e >= 0) {
                 emit("cid10", p, e);
-                p = e;
-                continue;
-            }
-            e = initials_end(data, f, p, n);
-            if (e >= 0) {
-                emit("initials", p, e);
                 p = e;
                 continue;
             }

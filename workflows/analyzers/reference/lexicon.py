@@ -348,6 +348,7 @@ _LGPD = {
     # Street types: an address needs a capitalised street name and a number after one of these.
     "street": (
         "rua",
+        "r.",
         "avenida",
         "av",
         "av.",

@@ -123,7 +123,6 @@ _AGE_STOP_BEFORE_DE = (b"mais", b"acima", b"cerca", b"menos", b"maiores", b"meno
 _AGE_STOP_AFTER = ("atrás".encode(), b"atras")
 _UNTITLED_STOP_BEFORE = (
     b"em",
-    b"para",
     b"no",
     b"na",
     b"pela",
@@ -195,6 +194,11 @@ def analyze(data: bytes) -> list[tuple[str, int, int]]:
                 else:
                     p = word_end(f, p, n)
                 continue
+            e = initials_end(data, f, p, n)  # before keywords: "R.M." is initials, "R. X" a street
+            if e >= 0:
+                out.append(("initials", p, e))
+                p = e
+                continue
             kind, q = _LEXICON.match(f, p, n)
             if kind >= 0:
                 p = _after_keyword(data, f, n, kind, p, q, out, st)
@@ -202,11 +206,6 @@ def analyze(data: bytes) -> list[tuple[str, int, int]]:
             e = cid_end(data, f, p, n, allow_bare=False)
             if e >= 0:
                 out.append(("cid10", p, e))
-                p = e
-                continue
-            e = initials_end(data, f, p, n)
-            if e >= 0:
-                out.append(("initials", p, e))
                 p = e
                 continue
             p = _capitalised(data, f, n, p, out, st)
