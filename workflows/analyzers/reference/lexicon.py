@@ -287,8 +287,6 @@ _LGPD = {
         "agendar",
         "agende já",
         "marque sua consulta",
-        "whatsapp",
-        "whats",
         "fale conosco",
         "nosso telefone",
         "nossos telefones",
@@ -344,6 +342,8 @@ _LGPD = {
         "neta",
         "irmão",
         "irmã",
+        "dela",
+        "dele",
     ),
     # Street types: an address needs a capitalised street name and a number after one of these.
     "street": (
