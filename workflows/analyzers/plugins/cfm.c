@@ -9,6 +9,7 @@
 
 #define CFM_CURE_RATE CFM_KIND_COUNT /* a percentage followed by a cure suffix */
 #define NEGATION_WORDS 3
+#define MAX_NEGATION_BYTES 6
 
 typedef struct {
     int has_crm, has_rqe, has_complication;
@@ -104,6 +105,10 @@ static int negated(bytes f, int32_t s, int32_t p) {
         int32_t a, b, e;
         prev_word(f, k, &a, &b);
         if (a >= b || a < s) return 0;
+        if (b - a > MAX_NEGATION_BYTES) { /* longer than any negation word */
+            k = a;
+            continue;
+        }
         int kind = lex_match(&CFM_LEXICON, f, a, b, &e);
         if (kind == CFM_NEGATION && e == b) return 1;
         k = a;
@@ -165,7 +170,7 @@ static void scan(bytes f, int32_t s, int32_t n, const facts *doc, facts *found, 
             int kind2 = kind_at(f, next_word(f, q, n), n, &e2);
             p = kind2 == CFM_SPECIALTY ? e2 : q;
             continue;
-        } else if (negatable(kind) && negated(f, s, p)) {
+        } else if (!found && negatable(kind) && negated(f, s, p)) { /* facts need no negation */
             p = q;
             continue;
         }

@@ -353,6 +353,15 @@ static int32_t match_kw(bytes f, int32_t p, int32_t n, const lex_entry *k) {
     return q;
 }
 
+static int lex_prefix_ok(const lex_entry *k, bytes f, int32_t p, int32_t n) {
+    for (uint32_t j = 2; j < k->len; j++) {
+        uint8_t c = (uint8_t)k->word[j];
+        if (c == ' ') return 1;
+        if (p + (int32_t)j >= n || f[p + j] != c) return 0;
+    }
+    return 1;
+}
+
 /* Try the entries of [lo, hi) whose second byte is g (they are contiguous: sorted by first byte,
  * then second byte, then longest first). */
 static int lex_group(const lexicon *lex, uint32_t lo, uint32_t hi, int g, bytes f, int32_t p, int32_t n,
@@ -367,7 +376,11 @@ static int lex_group(const lexicon *lex, uint32_t lo, uint32_t hi, int g, bytes 
     for (uint32_t i = lo; i < lex->first[256] && (uint8_t)lex->entries[i].word[1] == g &&
                           (uint8_t)lex->entries[i].word[0] == f[p];
          i++) {
-        int32_t e = match_kw(f, p, n, &lex->entries[i]);
+        const lex_entry *k = &lex->entries[i];
+        /* A quick comparison up to the first keyword space before the full one (exact: before a
+         * keyword space, keyword bytes and text bytes correspond one to one). */
+        if (g != ' ' && !lex_prefix_ok(k, f, p, n)) continue;
+        int32_t e = match_kw(f, p, n, k);
         if (e >= 0) {
             *end = e;
             return lex->entries[i].kind;

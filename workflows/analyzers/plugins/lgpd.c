@@ -470,7 +470,7 @@ static int upper_ascii(int b) { return b >= 'A' && b <= 'Z'; }
 static int32_t initials_end(bytes data, bytes f, int32_t p, int32_t n) {
     int count = 0;
     int32_t k = p;
-    while (upper_ascii(ch(data, k, n)) && ch(f, k + 1, n) == '.') {
+    while (count <= 4 && upper_ascii(ch(data, k, n)) && ch(f, k + 1, n) == '.') {
         count++;
         k += 2;
         if (ch(f, k, n) == ' ' && upper_ascii(ch(data, k + 1, n)) && ch(f, k + 2, n) == '.') k++;
@@ -739,7 +739,8 @@ static int32_t line_start(bytes f, int32_t p, int32_t limit) {
 }
 
 static int business_context(bytes f, int32_t n, const scan_state *st, int32_t p, int32_t e) {
-    if (st->patient >= 0 && st->patient > line_start(f, p, BUSINESS_BEFORE)) return 0;
+    /* (the line is looked at only when the marker is near enough to be on it) */
+    if (p - BUSINESS_BEFORE < st->patient && st->patient > line_start(f, p, BUSINESS_BEFORE)) return 0;
     if (st->business >= 0 && p - st->business <= BUSINESS_BEFORE) return 1;
     int32_t k = e, limit = e + BUSINESS_AFTER < n ? e + BUSINESS_AFTER : n;
     while (k < limit && f[k] != '\n') {

@@ -79,6 +79,7 @@ _NEGATABLE = (GUARANTEED, SAFETY, SELF_MEDICATION, GUARANTEE_VERB, CURE_CLAIM)
 # What makes a superlative self-promotion when it follows it ("o melhor dermatologista").
 _SELF_OBJECTS = (SELF_OBJECT, SPECIALTY, PROCEDURE, RESULT_OBJECT)
 NEGATION_WORDS = 3
+MAX_NEGATION_BYTES = 6
 
 
 def analyze(data: bytes) -> list[tuple[str, int, int]]:
@@ -86,7 +87,7 @@ def analyze(data: bytes) -> list[tuple[str, int, int]]:
     n = len(f)
     has_crm = has_rqe = has_complication = False
     for s, e in sentences(f, n):
-        for kind, _, _ in scan(f, s, e):
+        for kind, _, _ in scan(f, s, e, facts_only=True):
             has_crm |= kind == CRM_LABEL
             has_rqe |= kind == RQE_LABEL
             has_complication |= kind == COMPLICATION
@@ -160,6 +161,9 @@ def negated(f: bytes, s: int, p: int) -> bool:
         a, b = prev_word(f, k)
         if a >= b or a < s:
             return False
+        if b - a > MAX_NEGATION_BYTES:  # longer than any negation word
+            k = a
+            continue
         kind, e = _LEXICON.match(f, a, b)
         if kind == NEGATION and e == b:
             return True
@@ -179,12 +183,13 @@ def _percent_end(f: bytes, p: int, n: int) -> int:
     return k + 1 if ch(f, k, n) == 0x25 else -1
 
 
-def scan(f: bytes, s: int, n: int) -> Iterator[tuple[int, int, int]]:
+def scan(f: bytes, s: int, n: int, facts_only: bool = False) -> Iterator[tuple[int, int, int]]:
     """(kind, start, end) of each keyword at a word start in [s, n). A CRM or RQE label is
     reported only when a registration number follows it, and then spans label and number; a
     superlative only before a self-promotion object; a specialty right after a referral ("procure
     um dermatologista") is skipped; a negated guarantee, safety or self-medication phrase is
-    skipped; a percentage before a cure suffix is a CURE_RATE."""
+    skipped (not looked for with facts_only: the first pass needs only CRM, RQE and
+    complications); a percentage before a cure suffix is a CURE_RATE."""
     p = s
     while p < n:
         if not (word_at(f, p, n) and not word_before(f, p)):
@@ -216,7 +221,7 @@ def scan(f: bytes, s: int, n: int) -> Iterator[tuple[int, int, int]]:
             kind2, e2 = _kind_at(f, _next_word(f, q, n), n)
             p = e2 if kind2 == SPECIALTY else q
             continue
-        elif kind in _NEGATABLE and negated(f, s, p):
+        elif not facts_only and kind in _NEGATABLE and negated(f, s, p):
             p = q
             continue
         yield kind, p, q

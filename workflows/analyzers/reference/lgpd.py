@@ -244,7 +244,8 @@ def _business_context(f: bytes, n: int, st: _State, p: int, e: int) -> bool:
     """No patient marker earlier on the line, and a business marker (a CRM or RQE number, a
     doctor's title, a clinic word) at most BUSINESS_BEFORE bytes before or BUSINESS_AFTER after
     on the same line."""
-    if st.patient >= 0 and st.patient > _line_start(f, p, BUSINESS_BEFORE):
+    # (the line is looked at only when the marker is near enough to be on it)
+    if p - BUSINESS_BEFORE < st.patient and st.patient > _line_start(f, p, BUSINESS_BEFORE):
         return False
     if st.business >= 0 and p - st.business <= BUSINESS_BEFORE:
         return True
@@ -500,7 +501,7 @@ def initials_end(data: bytes, f: bytes, p: int, n: int) -> int:
     """Two to four initials: "M.S.", "J. P. S." (upper-case letters, each with a dot)."""
     count = 0
     k = p
-    while 0x41 <= ch(data, k, n) <= 0x5A and ch(f, k + 1, n) == 0x2E:
+    while count <= 4 and 0x41 <= ch(data, k, n) <= 0x5A and ch(f, k + 1, n) == 0x2E:
         count += 1
         k += 2
         if ch(f, k, n) == 0x20 and 0x41 <= ch(data, k + 1, n) <= 0x5A and ch(f, k + 2, n) == 0x2E:
