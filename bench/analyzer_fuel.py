@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workflows.analyzers import ANALYZER_NAMES, AnalyzerTrap, registry  # noqa: E402
-from workflows.analyzers.reference.lexicon import entries  # noqa: E402
-from workflows.analyzers.runtime import DEFAULT_LIMITS  # noqa: E402
+from workflows.analyzers import ANALYZER_NAMES, AnalyzerTrap, registry
+from workflows.analyzers.reference.lexicon import entries
+from workflows.analyzers.runtime import DEFAULT_LIMITS
 
 HAND_MADE = (
     "Paciente Ab ",
