@@ -279,7 +279,8 @@ static int32_t cap_word_end(bytes data, bytes f, int32_t q, int32_t n, int stree
     if (chars < 2 || word_at(f, k, n)) return -1;
     if (street) return k; /* street names keep titles and roles: "Rua Doutor Arnaldo" */
     int32_t end;
-    if (lex_match(&LGPD_LEXICON, f, q, n, &end) >= 0) return -1; /* a keyword is not part of a name */
+    int kind = lex_match(&LGPD_LEXICON, f, q, n, &end);
+    if (kind >= 0 && kind != LGPD_INSTITUTION) return -1; /* a keyword (a title...) ends a name */
     return k;
 }
 
@@ -852,6 +853,13 @@ static int32_t after_keyword(bytes data, bytes f, int32_t n, int kind, int32_t p
         e = name_end(data, f, r, n, 0);
         int32_t end = e >= 0 ? e : q;
         if (kind == LGPD_DOCTOR || kind == LGPD_BUSINESS) st->business = end;
+        if (kind == LGPD_INSTITUTION && e >= 0) { /* "Sao Gabriel da Cachoeira (AM)" is a place */
+            int32_t u = uf_suffix_end(data, f, e, n);
+            if (u >= 0) {
+                emit("locality", p, u);
+                return u;
+            }
+        }
         return end;
     }
     if (kind == LGPD_TITLE || kind == LGPD_WEAK_TITLE) {

@@ -308,6 +308,11 @@ def _after_keyword(
         end = e if e >= 0 else q
         if kind in (DOCTOR, BUSINESS):
             st.business = end
+        if kind == INSTITUTION and e >= 0:  # "São Gabriel da Cachoeira (AM)" is a place
+            u = uf_suffix_end(data, f, e, n)
+            if u >= 0:
+                out.append(("locality", p, u))
+                return u
         return end
     if kind in (TITLE, WEAK_TITLE):
         e = name_end(data, f, r, n)
@@ -784,7 +789,7 @@ def _cap_word_end(data: bytes, f: bytes, q: int, n: int, street: bool = False) -
     if street:  # street names keep titles and roles: "Rua Doutor Arnaldo", "Travessa São Jorge"
         return k
     kind, _ = _LEXICON.match(f, q, n)
-    if kind >= 0:  # a keyword (a title, a street type, a health word) is not part of a name
+    if kind >= 0 and kind != INSTITUTION:  # a keyword (a title, a health word...) ends a name
         return -1
     return k
 
