@@ -1,7 +1,11 @@
 """Reference `lgpd` analyzer: personal identifiers and health context (mirrors plugins/lgpd.c).
 
 One left-to-right pass over the folded bytes; each match is consumed, so findings never overlap.
-The algorithm is described rule by rule in docs/analyzers.md.
+The pass remembers where the last business marker (a CRM number, a doctor's title, a clinic word)
+and the last patient marker ended, which decides whether a contact is the author's
+(business_contact) or a patient's. Names without a title are looked up in the IBGE given-name
+gazetteer (reference/given_names.txt, built by gazetteer.py). The algorithm is described rule by
+rule in docs/analyzers.md; every function has a C twin of the same name in plugins/lgpd.c.
 """
 
 from __future__ import annotations
