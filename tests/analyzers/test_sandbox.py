@@ -248,13 +248,20 @@ def test_the_real_plugins_analyse_a_dense_text_at_the_size_limit_within_the_limi
 
 
 def test_the_costliest_known_input_fits_the_fuel_budget():
-    # Repeated "co " makes cfm try every keyword starting with "co" at each word (the worst
-    # repetition found when the fuel budget was measured, about 1,700 fuel per byte). Only fuel
-    # is under test here, so a busy test machine cannot turn it into a deadline failure.
+    # Repeated "consulte o " makes cfm compare the many keywords starting with "cons" at each
+    # word, twice (a referral looks at the next word), in both passes: the worst repetition
+    # bench/analyzer_fuel.py found for cfm 2.0, about 3,100 fuel per byte. Only fuel is under
+    # test here, so a busy test machine cannot turn it into a deadline failure.
     wasm = (PLUGINS_DIR / "cfm.wasm").read_bytes()
     cfm = WasmAnalyzer.from_bytes("cfm", wasm, limits=SandboxLimits(deadline_seconds=60))
     assert cfm.limits.fuel_for(1) == DEFAULT_LIMITS.fuel_for(1)
+    assert cfm.analyze(_size_limit_text("consulte o ").encode()) == [("missing_crm", 0, 0)]
     assert cfm.analyze(_size_limit_text("co ").encode()) == [("missing_crm", 0, 0)]
+    lgpd = WasmAnalyzer.from_bytes(
+        "lgpd", (PLUGINS_DIR / "lgpd.wasm").read_bytes(), limits=SandboxLimits(deadline_seconds=60)
+    )
+    # lgpd's worst: an address (a contact that looks for a business marker) every 10 bytes.
+    assert len(lgpd.analyze(_size_limit_text("Rua Ab, 1 ").encode())) > 100_000
 
 
 def test_a_real_plugin_that_cannot_grow_its_memory_reports_memory():

@@ -58,3 +58,24 @@ def test_the_portuguese_example_with_a_cpf_scores_higher(engine):
 def test_health_context_alone_is_not_phi(engine):
     result = engine("lgpd", "Diabetes e hipertensão: como prevenir.")
     assert (result["phi_detected"], result["risk_score"]) == (False, 20)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "phi", "score"),
+    [
+        (["initials"], False, 30),
+        (["rare_condition"], False, 45),
+        (["initials", "health_term"], False, 50),
+        (["initials", "rare_condition"], True, 75),
+        (["initials", "rare_condition", "locality", "age"], True, 80),
+        (["locality", "age", "health_term"], False, 50),
+        (["rare_condition", "locality"], True, 65),
+        (["business_contact", "health_term"], False, 20),
+        (["business_contact"], False, 0),
+        (["age_over_89"], True, 30),
+        (["medical_record", "health_term"], True, 85),
+        (["patient_name", "initials", "health_term"], True, 90),
+    ],
+)
+def test_quasi_identifiers_and_business_contacts(kinds, phi, score):
+    assert (phi_detected(kinds), risk_score(kinds)) == (phi, score)

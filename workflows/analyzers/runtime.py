@@ -33,10 +33,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-document limits. Fuel is base + per_byte * input bytes: the real plugins measured
-    130-330 fuel per byte on ordinary text, up to about 900 on the densest findings and 1,700 on
-    the worst adversarial repetition found (docs/analyzers.md), so 4,000 per byte leaves a margin
-    of more than 2x on the worst case."""
+    """Per-document limits. Fuel is base + per_byte * input bytes: the real plugins (lgpd and
+    cfm 2.0) measured 170-460 fuel per byte on ordinary text and up to about 3,100 on the worst
+    adversarial repetition found by bench/analyzer_fuel.py (docs/analyzers.md), so 4,000 per byte
+    leaves about 1.3x on the worst case and about 9x on ordinary text."""
 
     fuel_base: int = 10_000_000
     fuel_per_byte: int = 4_000

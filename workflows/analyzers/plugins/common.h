@@ -198,7 +198,7 @@ static int32_t skip_filler(bytes f, int32_t q, int32_t n) {
     for (int i = 0; i < MAX_FILLER_STEPS; i++) {
         if (q >= n) break;
         int b = f[q];
-        if (in_set(b, " \t\r\n:.-#="))
+        if (in_set(b, " \t\r\n:.-#=)"))
             q += 1;
         else if (b == 'n' && q + 2 < n && f[q + 1] == 0xC2 && (f[q + 2] == 0xBA || f[q + 2] == 0xB0))
             q += 3;
@@ -235,6 +235,44 @@ static int32_t rqe_number_end(bytes f, int32_t q, int32_t n) {
     if (r >= n || !is_digit(f[r])) return -1;
     return dotted_digits_end(f, r, n);
 }
+
+/* The word before p across spaces and tabs: sets [*s, *e); *s == *e == p when there is none. */
+static void prev_word(bytes f, int32_t p, int32_t *s, int32_t *e) {
+    int32_t b = p;
+    while (b > 0 && (f[b - 1] == ' ' || f[b - 1] == '\t')) b--;
+    int32_t a = b;
+    while (word_before(f, a)) a -= f[a - 1] < 0x80 ? 1 : 2;
+    if (a < b) {
+        *s = a;
+        *e = b;
+    } else {
+        *s = *e = p;
+    }
+}
+
+/* f[s, e) is one of the NUL-terminated words of list (count entries). */
+static int span_in(bytes f, int32_t s, int32_t e, const char *const *list, int count) {
+    if (e <= s) return 0;
+    for (int i = 0; i < count; i++) {
+        const char *w = list[i];
+        int32_t k = 0;
+        while (w[k] && s + k < e && f[s + k] == (uint8_t)w[k]) k++;
+        if (!w[k] && s + k == e) return 1;
+    }
+    return 0;
+}
+
+/* f starts with the NUL-terminated word at q (within n). */
+static int starts_with(bytes f, int32_t q, int32_t n, const char *w) {
+    int32_t k = 0;
+    while (w[k]) {
+        if (q + k >= n || f[q + k] != (uint8_t)w[k]) return 0;
+        k++;
+    }
+    return 1;
+}
+
+#define COUNT(list) ((int)(sizeof(list) / sizeof((list)[0])))
 
 /* The sentence from *s: sets [*s, *e) and returns where the next one may start; -1 when done. */
 static int32_t next_sentence(bytes f, int32_t n, int32_t *s, int32_t *e) {
@@ -315,21 +353,55 @@ static int32_t match_kw(bytes f, int32_t p, int32_t n, const lex_entry *k) {
     return q;
 }
 
-/* The kind of the first keyword matching at p (and its end in *end), or -1. */
-static int lex_match(const lexicon *lex, bytes f, int32_t p, int32_t n, int32_t *end) {
-    if (p + 1 >= n) return -1; /* every keyword has at least two bytes */
-    int b0 = f[p], b1 = f[p + 1], bit = b0 << 8 | b1;
-    if (!(lex->pairs[bit >> 3] & (1u << (bit & 7)))) return -1;
-    for (uint32_t i = lex->first[b0]; i < lex->first[b0 + 1]; i++) {
-        int k1 = (uint8_t)lex->entries[i].word[1];
-        if (k1 != b1 && k1 != ' ') continue;
-        int32_t e = match_kw(f, p, n, &lex->entries[i]);
+static int lex_prefix_ok(const lex_entry *k, bytes f, int32_t p, int32_t n) {
+    for (uint32_t j = 2; j < k->len; j++) {
+        uint8_t c = (uint8_t)k->word[j];
+        if (c == ' ') return 1;
+        if (p + (int32_t)j >= n || f[p + j] != c) return 0;
+    }
+    return 1;
+}
+
+/* Try the entries of [lo, hi) whose second byte is g (they are contiguous: sorted by first byte,
+ * then second byte, then longest first). */
+static int lex_group(const lexicon *lex, uint32_t lo, uint32_t hi, int g, bytes f, int32_t p, int32_t n,
+                     int32_t *end) {
+    while (lo < hi) { /* the first entry whose second byte is >= g */
+        uint32_t mid = (lo + hi) / 2;
+        if ((uint8_t)lex->entries[mid].word[1] < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t i = lo; i < lex->first[256] && (uint8_t)lex->entries[i].word[1] == g &&
+                          (uint8_t)lex->entries[i].word[0] == f[p];
+         i++) {
+        const lex_entry *k = &lex->entries[i];
+        /* A quick comparison up to the first keyword space before the full one (exact: before a
+         * keyword space, keyword bytes and text bytes correspond one to one). */
+        if (g != ' ' && !lex_prefix_ok(k, f, p, n)) continue;
+        int32_t e = match_kw(f, p, n, k);
         if (e >= 0) {
             *end = e;
             return lex->entries[i].kind;
         }
     }
     return -1;
+}
+
+/* The kind of the first keyword matching at p (and its end in *end), or -1. */
+static int lex_match(const lexicon *lex, bytes f, int32_t p, int32_t n, int32_t *end) {
+    if (p + 1 >= n) return -1; /* every keyword has at least two bytes */
+    int b0 = f[p], b1 = f[p + 1], bit = b0 << 8 | b1;
+    if (!(lex->pairs[bit >> 3] & (1u << (bit & 7)))) return -1;
+    uint32_t lo = lex->first[b0], hi = lex->first[b0 + 1];
+    /* A keyword space matches any whitespace; no keyword has a second byte that is other
+     * whitespace, and NBSP's lead byte 0xC2 may also start a second character such as U+00BA. */
+    if (b1 == ' ' || b1 == '\t' || b1 == '\n' || b1 == '\r' || b1 == 0x0B || b1 == 0x0C || b1 == 0xC2) {
+        int kind = lex_group(lex, lo, hi, ' ', f, p, n, end);
+        if (kind >= 0 || b1 != 0xC2) return kind;
+    }
+    return lex_group(lex, lo, hi, b1, f, p, n, end);
 }
 
 #endif

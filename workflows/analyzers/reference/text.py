@@ -143,7 +143,7 @@ def skip_filler(f: bytes, q: int, n: int) -> int:
         if q >= n:
             break
         b = f[q]
-        if b in b" \t\r\n:.-#=":
+        if b in b" \t\r\n:.-#=)":
             q += 1
         elif b == 0x6E and q + 2 < n and f[q + 1] == 0xC2 and f[q + 2] in (0xBA, 0xB0):
             q += 3
@@ -295,3 +295,19 @@ def match_parts(f: bytes, p: int, n: int, parts: tuple[bytes, ...], end_boundary
     if end_boundary and word_at(f, q, n):
         return -1
     return q
+
+
+def prev_word(f: bytes, p: int) -> tuple[int, int]:
+    """(start, end) of the word before p across spaces and tabs, or (p, p) when there is none."""
+    e = p
+    while e > 0 and f[e - 1] in (0x20, 0x09):
+        e -= 1
+    s = e
+    while word_before(f, s):
+        s -= 1 if f[s - 1] < 0x80 else 2
+    return (s, e) if s < e else (p, p)
+
+
+def span_in(f: bytes, s: int, e: int, words: tuple[bytes, ...]) -> bool:
+    """The bytes f[s:e] are one of `words`."""
+    return e > s and f[s:e] in words
