@@ -216,3 +216,8 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 REGULATOR_HEALTH_URL = env.str("REGULATOR_HEALTH_URL", default="")
 JOBS_QUEUE_DEPTH_ALERT = env.int("JOBS_QUEUE_DEPTH_ALERT", default=1000)
 CURRENT_TERMS_VERSION = env.str("CURRENT_TERMS_VERSION", default="2026-01")
+# The database role the application connects as (default: DATABASE_URL's role); `migrate`
+# checks it cannot get round the append-only audit log. "error" makes problems stop migrate
+# (with DEBUG off). See docs/compliance.md, "Database roles".
+AUDIT_LOG_APP_ROLE = env.str("AUDIT_LOG_APP_ROLE", default="")
+AUDIT_LOG_ROLE_CHECK = env.str("AUDIT_LOG_ROLE_CHECK", default="warn")
