@@ -94,11 +94,22 @@ def audit_log_role_problems(*, using: str = DEFAULT_DB_ALIAS, app_role: str | No
             " CASE WHEN has_table_privilege(%(role)s, %(table)s, 'TRIGGER') THEN 'TRIGGER' END"
             "], NULL), "
             "coalesce(has_function_privilege(%(role)s, to_regprocedure(%(purge)s), 'EXECUTE'),"
-            " false), d.datname "
-            "FROM pg_database d WHERE d.datname = current_database()",
+            " false), d.datname, n.nspname, has_schema_privilege(%(role)s, n.oid, 'CREATE') "
+            "FROM pg_database d, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE d.datname = current_database() AND c.oid = to_regclass(%(table)s)",
             {"role": role, "owner": owner, "table": table, "purge": PURGE_FUNCTION},
         )
-        owns, owns_db, can_select, can_insert, extra, can_purge, database = cursor.fetchone()
+        (
+            owns,
+            owns_db,
+            can_select,
+            can_insert,
+            extra,
+            can_purge,
+            database,
+            schema,
+            can_create,
+        ) = cursor.fetchone()
     problems: list[RoleProblem] = []
     separate = (
         f"Own the tables with a migration role and run the application as another role; {DOCS}."
@@ -137,6 +148,15 @@ def audit_log_role_problems(*, using: str = DEFAULT_DB_ALIAS, app_role: str | No
                 f"The application role '{role}' has {', '.join(extra)} on {table}; it needs "
                 "only SELECT and INSERT (the purge runs through compliance_audit_log_purge).",
                 f"REVOKE {', '.join(extra)} ON {table} FROM {_quote(role)};",
+            )
+        )
+    if can_create and not (superuser or owns):
+        problems.append(
+            RoleProblem(
+                "017",
+                f"The application role '{role}' may create objects in the schema '{schema}' "
+                "that holds the audit log and its guard functions.",
+                f"REVOKE CREATE ON SCHEMA {_quote(schema)} FROM {_quote(role)}, PUBLIC;",
             )
         )
     if not (can_select and can_insert):
