@@ -98,7 +98,9 @@ def _policy_cutoff(policy: RetentionPolicy, now: datetime) -> datetime:
     row (the only one its trigger accepts); the others from `now`."""
     if policy.key != RetentionPolicyKey.AUDIT_LOG:
         return cutoff_for(policy, now)
-    with connection.cursor() as cursor:
+    # Its own (sub)transaction: a failure here must not abort a caller's transaction for the
+    # policies that follow.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT compliance_audit_log_cutoff(now())")
         (cutoff,) = cursor.fetchone()
     # NULL: the policy row is disabled or gone in the database; nothing is due.
