@@ -75,7 +75,15 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(EvidenceAdmin):
-    list_display = ("started_at", "finished_at", "dry_run", "counts", "batches", "longest_batch_ms")
+    list_display = (
+        "started_at",
+        "finished_at",
+        "dry_run",
+        "counts",
+        "errors",
+        "batches",
+        "longest_batch_ms",
+    )
     list_filter = ("dry_run",)
 
 

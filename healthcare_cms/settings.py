@@ -218,3 +218,16 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 REGULATOR_HEALTH_URL = env.str("REGULATOR_HEALTH_URL", default="")
 JOBS_QUEUE_DEPTH_ALERT = env.int("JOBS_QUEUE_DEPTH_ALERT", default=1000)
 CURRENT_TERMS_VERSION = env.str("CURRENT_TERMS_VERSION", default="2026-01")
+# The database role the application connects as (default: DATABASE_URL's role); `migrate`
+# checks it cannot get round the append-only audit log. "error" makes problems stop migrate
+# (with DEBUG off). See docs/compliance.md, "Database roles".
+# Password reset (anonymous form): one e-mail per account per period (a unique job), and at
+# most PASSWORD_RESET_CLIENT_LIMIT requests per client address per window.
+PASSWORD_RESET_EMAIL_PERIOD_SECONDS = env.int("PASSWORD_RESET_EMAIL_PERIOD_SECONDS", default=900)
+PASSWORD_RESET_CLIENT_LIMIT = env.int("PASSWORD_RESET_CLIENT_LIMIT", default=5)
+PASSWORD_RESET_CLIENT_WINDOW_SECONDS = env.int("PASSWORD_RESET_CLIENT_WINDOW_SECONDS", default=900)
+# Reverse proxies in front of the site that append the client to X-Forwarded-For (0: none,
+# REMOTE_ADDR is the client). Behind one proxy set 1, or every client shares the proxy's limit.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AUDIT_LOG_APP_ROLE = env.str("AUDIT_LOG_APP_ROLE", default="")
+AUDIT_LOG_ROLE_CHECK = env.str("AUDIT_LOG_ROLE_CHECK", default="warn")

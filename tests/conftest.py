@@ -18,11 +18,15 @@ CREATE TABLE IF NOT EXISTS test_executions (
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database, plus the table where test workers record each execution."""
+    """The test database, plus the table where test workers record each execution; the
+    database is marked so that the flush between tests may TRUNCATE the audit log."""
     from django.db import connection
+
+    from tests.support.audit_log import allow_flush_of_audit_log
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(EXECUTIONS_TABLE)
+        allow_flush_of_audit_log(connection)
 
 
 @pytest.fixture

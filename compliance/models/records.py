@@ -59,8 +59,9 @@ class Consent(models.Model):
 
 
 class AuditLog(models.Model):
-    """Who did what to which object, and when. The database refuses UPDATE and DELETE on this
-    table (see migration 0002); only the retention purge may delete entries past its cut-off."""
+    """Who did what to which object, and when. The database refuses UPDATE, TRUNCATE and DELETE
+    on this table (migrations 0002, 0005); only entries past the audit_log retention policy may
+    be deleted, through compliance_audit_log_purge (see docs/compliance.md)."""
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -34,6 +34,11 @@ class RetentionRun(models.Model):
     dry_run = models.BooleanField(default=False)
     counts = models.JSONField(default=dict, help_text="Rows changed (or due, when dry) per policy.")
     cutoffs = models.JSONField(default=dict)
+    errors = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Policies that failed in this run: error class and SQLSTATE (no message).",
+    )
     batches = models.PositiveIntegerField(default=0)
     longest_batch_ms = models.PositiveIntegerField(default=0)
 

@@ -78,3 +78,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class PasswordResetThrottle(models.Model):
+    """Password-reset requests one client made in its current window (see accounts.throttle).
+
+    The client is a keyed hash of its address (an IP address is personal data), never the
+    address itself. Rows whose window is long over are pruned as requests come in."""
+
+    client_key = models.CharField(max_length=64, primary_key=True)
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.client_key[:12]}…: {self.count} since {self.window_start:%H:%M}"

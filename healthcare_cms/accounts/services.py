@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,8 @@ from healthcare_cms.accounts.models import User
 from healthcare_cms.accounts.roles import Role, group_name
 
 ACTIVITY_WRITE_INTERVAL = timedelta(minutes=5)
+# Alerts (priority 0) on the shared e-mail queue are always claimed before reset e-mails.
+PASSWORD_RESET_EMAIL_PRIORITY = 5
 
 
 @transaction.atomic
@@ -64,13 +67,28 @@ def user_soft_delete(*, user: User) -> User:
     return user
 
 
-def password_reset_request(*, email: str) -> bool:
+def password_reset_request(*, email: str, client_address: str = "") -> bool:
     """Queue a password-reset e-mail for an active account with this address. Returns whether
-    one was queued; callers must not reveal it (no account enumeration)."""
-    from compliance.workers import EmailWorker
+    this call queued one; callers must not reveal it (no account enumeration).
 
+    Nothing is queued once the client made more than PASSWORD_RESET_CLIENT_LIMIT requests in
+    its window (counted before the account is looked up, so every address costs the same), nor
+    while the account already has a reset e-mail from the last PASSWORD_RESET_EMAIL_PERIOD_SECONDS
+    (a unique job). Reset e-mails go behind alerts on the shared e-mail queue (lower priority)."""
+    from compliance.workers import EmailWorker
+    from healthcare_cms.accounts.throttle import password_reset_allowed
+    from workflows.jobs import Unique
+
+    if not password_reset_allowed(address=client_address):
+        return False
     user = User.objects.alive().filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         return False
-    EmailWorker.enqueue({"email_type": "password_reset", "user_id": user.pk})
-    return True
+    job = EmailWorker.enqueue(
+        {"email_type": "password_reset", "user_id": user.pk},
+        priority=PASSWORD_RESET_EMAIL_PRIORITY,
+        unique=Unique(
+            period=settings.PASSWORD_RESET_EMAIL_PERIOD_SECONDS, keys=("email_type", "user_id")
+        ),
+    )
+    return not job.conflict

@@ -7,6 +7,7 @@ from django.urls import reverse_lazy
 from django.views.generic import FormView, TemplateView
 
 from healthcare_cms.accounts.services import password_reset_request
+from healthcare_cms.accounts.throttle import client_address
 
 
 class PasswordResetRequestForm(forms.Form):
@@ -19,7 +20,10 @@ class PasswordResetRequestView(FormView):
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form):
-        password_reset_request(email=form.cleaned_data["email"])
+        # The same redirect whatever happened: queued, no such account, or over the limit.
+        password_reset_request(
+            email=form.cleaned_data["email"], client_address=client_address(self.request)
+        )
         return super().form_valid(form)
 
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
-from compliance.models import AuditLog, RetentionPolicy, RetentionRun
+from compliance.models import Alert, AuditLog, RetentionPolicy, RetentionRun
 from compliance.retention import retention_run
 from healthcare_cms.accounts.models import User
 from healthcare_cms.content.models import Post
@@ -104,3 +105,60 @@ def test_the_command_runs_the_policies(old_and_new):
     out = io.StringIO()
     call_command("retention", stdout=out)
     assert "inactive_users: 2 row(s) changed" in out.getvalue()
+
+
+def _make_fail(table: str, event: str, message: str) -> None:
+    """A real database failure for one policy: a trigger that raises (rolled back with the test)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_refuse BEFORE {event} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.test_refuse()"
+        )
+
+
+def _stop_failing(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER test_refuse ON {table}")
+
+
+def test_a_failing_policy_is_recorded_and_alerted_and_the_others_still_run(old_and_new):
+    # audit_log runs first (policies run in key order): before, its failure stopped the rest.
+    _make_fail("compliance_auditlog", "DELETE", "disk full at Paciente: Maria Silva 529.982.247-25")
+    run = retention_run()
+    stale = User.objects.get(pk=old_and_new["stale_user"].pk)
+    assert stale.deleted_at is not None and "Gone" not in stale.full_name
+    assert Post.objects.get(pk=old_and_new["old_medical"].pk).archived_at is not None
+    assert AuditLog.objects.filter(pk=old_and_new["old_audit"].pk).exists()
+    assert run.counts == {"inactive_users": 2, "medical_posts": 1, "audit_log": 0}
+    assert set(run.errors) == {"audit_log"}
+    assert run.errors["audit_log"]["sqlstate"] == "P0001"
+    stored = str(RetentionRun.objects.get(pk=run.pk).errors)
+    assert "529.982.247-25" not in stored and "Maria" not in stored
+    alert = Alert.objects.get(code="retention_policy_failed", incident_key="audit_log")
+    assert alert.resolved_at is None and "529" not in str(alert.details)
+
+    _stop_failing("compliance_auditlog")
+    again = retention_run()
+    assert again.errors == {} and again.counts["audit_log"] == 1
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+
+
+def test_a_policy_failing_in_the_middle_does_not_stop_the_next(old_and_new):
+    _make_fail("accounts_user", "UPDATE", "refused")
+    run = retention_run()
+    assert set(run.errors) == {"inactive_users"}
+    assert User.objects.get(pk=old_and_new["stale_user"].pk).deleted_at is None
+    assert Post.objects.get(pk=old_and_new["old_medical"].pk).archived_at is not None
+    assert not AuditLog.objects.filter(pk=old_and_new["old_audit"].pk).exists()
+
+
+def test_the_audit_purge_uses_the_database_cut_off_whatever_now_the_caller_gives(old_and_new):
+    """A caller's `now` far in the future moves the other policies, never the audit log's."""
+    run = retention_run(now=timezone.now() + 10 * YEAR)
+    assert AuditLog.objects.filter(pk=old_and_new["new_audit"].pk).exists()
+    assert run.counts["audit_log"] == 1
