@@ -142,6 +142,7 @@ AXES_FAILURE_LIMIT = "healthcare_cms.accounts.throttling.failure_limit"
 # Read at each attempt, so the cooldown follows LOGIN_LOCKOUT_COOLOFF_SECONDS.
 AXES_COOLOFF_TIME = "healthcare_cms.accounts.throttling.cool_off"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_CALLABLE = "healthcare_cms.accounts.throttling.throttled_username"
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked are refused without extending the lockout.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -37,10 +37,14 @@ def failure_limit(request: HttpRequest | None = None, credentials: dict | None =
     return settings.LOGIN_FAILURE_LIMIT
 
 
-def _username(credentials: dict | None) -> str | None:
-    return (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD) or (credentials or {}).get(
-        "username"
-    )
+def throttled_username(request: HttpRequest | None, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the account an attempt is counted against. E-mail addresses are
+    case-insensitive here, so changing the case of an address does not start a new count."""
+    credentials = credentials or {}
+    value = credentials.get("username") or credentials.get("email")
+    if not value and request is not None:
+        value = getattr(request, "POST", {}).get("username")
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 
 class AuditingAxesHandler(AxesDatabaseHandler):
@@ -51,7 +55,7 @@ class AuditingAxesHandler(AxesDatabaseHandler):
         # before refusing it: this attempt was never checked against the password.
         refused = bool(getattr(request, "axes_locked_out", False))
         super().user_login_failed(sender, credentials, request=request, **kwargs)
-        username = _username(credentials)
+        username = throttled_username(request, credentials)
         if refused:
             signin_record(event=SigninEvent.REFUSED_LOCKED, request=request, username=username)
             return
@@ -134,7 +138,7 @@ def lockout_lift(
     if not everything:
         attempts = AccessAttempt.objects.none()
         if email:
-            attempts = attempts | AccessAttempt.objects.filter(username__iexact=email.strip())
+            attempts = attempts | AccessAttempt.objects.filter(username=email.strip().lower())
         if address:
             attempts = attempts | AccessAttempt.objects.filter(ip_address=address.strip())
     removed, _ = attempts.delete()
