@@ -25,7 +25,7 @@ def one_row_of_every_admin_model(*, user) -> dict[type[models.Model], models.Mod
 
     from compliance.access import access_ledger_record
     from compliance.alerts import alert_raise
-    from compliance.models import HealthCheckResult, RetentionPolicy
+    from compliance.models import HealthCheckResult
     from compliance.reports import report_build
     from compliance.retention import retention_run
     from tests.factories import (
