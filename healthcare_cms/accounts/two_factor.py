@@ -101,8 +101,10 @@ def second_factor_check(*, user: User, token: str, request: Any = None) -> Devic
     token = _normalise(token)
     accepted = None
     if token:
-        for device in devices_for_user(user, confirmed=True, for_verify=True):
-            with transaction.atomic():
+        # Devices are locked while checked (for_verify), so two tries of one code cannot both
+        # pass, and the throttling counters they write are not lost.
+        with transaction.atomic():
+            for device in devices_for_user(user, confirmed=True, for_verify=True):
                 if device.verify_token(token):
                     accepted = device
                     break
