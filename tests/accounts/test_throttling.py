@@ -131,6 +131,14 @@ def test_the_audit_log_keeps_neither_the_address_nor_what_was_typed_as_the_usern
     assert entries[0].actor_label == "anonymous"
 
 
+def test_the_throttle_keeps_no_typed_password():
+    from django.test import Client
+
+    sign_in(Client(), "someone@example.test", "Tr0ub4dor&3-almost-right")
+    stored = AccessAttempt.objects.get()
+    assert "Tr0ub4dor" not in f"{stored.post_data} {stored.get_data}"
+
+
 def test_the_unlock_command_lifts_an_account_lockout_at_once_and_is_audited(client):
     user = UserFactory(role="medical_reviewer")
     for _ in range(LIMIT):
