@@ -120,11 +120,15 @@ def two_factor_required(env: environ.Env, debug: bool) -> bool:
     return env.bool("ADMIN_REQUIRE_2FA", default=not debug)
 
 
-def positive_seconds(env: environ.Env, name: str, default: int) -> int:
+def positive_int(env: environ.Env, name: str, default: int, *, unit: str) -> int:
     value = env.int(name, default=default)
     if value < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of seconds of at least 1.")
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit} of at least 1.")
     return value
+
+
+def positive_seconds(env: environ.Env, name: str, default: int) -> int:
+    return positive_int(env, name, default, unit="seconds")
 
 
 def content_security_policy(*, report_uri: str = "") -> dict[str, Any]:

@@ -134,7 +134,7 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 
 # --- Admin access: throttling, two-factor sign-in, sessions, CSP (docs/operations.md) -------
 # Failed sign-ins before an account, or a client address, is locked; and for how long.
-LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT = config.positive_int(env, "LOGIN_FAILURE_LIMIT", 5, unit="failed sign-ins")
 LOGIN_LOCKOUT_COOLOFF_SECONDS = config.positive_seconds(env, "LOGIN_LOCKOUT_COOLOFF_SECONDS", 900)
 # Proxies in front of Django that append to X-Forwarded-For (0: the client is REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
