@@ -9,6 +9,7 @@ refusal is written to the compliance audit log, and lockouts are lifted through
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +20,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from healthcare_cms.accounts.signin_audit import SigninEvent, signin_record
+from healthcare_cms.privacy.addresses import client_address_record
 
 # Set on the request by the session limits when they end a session, so the sign-out is
 # recorded as an expiry with its reason rather than as a sign-out the person asked for.
@@ -110,8 +113,6 @@ def lockout_response(
 
 def lockouts_current() -> QuerySet[AccessAttempt]:
     """Attempts within the cooldown that have reached the failure limit."""
-    from django.utils import timezone
-
     threshold = timezone.now() - cool_off()
     return AccessAttempt.objects.filter(
         attempt_time__gte=threshold, failures_since_start__gte=failure_limit()
@@ -126,8 +127,6 @@ def lockout_lift(
     if not (email or address or everything):
         raise ValueError("Say whose lockout to lift: an e-mail, a client address, or everything.")
     if address:
-        import ipaddress
-
         try:
             ipaddress.ip_address(address.strip())
         except ValueError:
@@ -144,8 +143,6 @@ def lockout_lift(
     removed, _ = attempts.delete()
     details: dict[str, Any] = {"attempts_removed": removed, "scope": "all" if everything else ""}
     if address and not everything:
-        from healthcare_cms.privacy.addresses import client_address_record
-
         details.update(client_address_record(address))
     if not everything:
         scopes = (("account", email), ("address", address))
