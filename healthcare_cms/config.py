@@ -112,3 +112,43 @@ def crontab(env: environ.Env, default: list[tuple]) -> list[tuple]:
             '[["*/5 * * * *", "compliance.workers.HealthCheckWorker"]].'
         )
     return [tuple(entry) for entry in entries]
+
+
+def two_factor_required(env: environ.Env, debug: bool) -> bool:
+    """ADMIN_REQUIRE_2FA: on unless asked otherwise, except that DEBUG leaves it off by default
+    so the development run command's demo login works with a password alone."""
+    return env.bool("ADMIN_REQUIRE_2FA", default=not debug)
+
+
+def positive_int(env: environ.Env, name: str, default: int, *, unit: str) -> int:
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit} of at least 1.")
+    return value
+
+
+def positive_seconds(env: environ.Env, name: str, default: int) -> int:
+    return positive_int(env, name, default, unit="seconds")
+
+
+def content_security_policy(*, report_uri: str = "") -> dict[str, Any]:
+    """The one policy for every page: resources from this origin only, no inline script or
+    style except what carries the response's nonce, no framing, no plugins, forms post here."""
+    from csp.constants import NONCE, NONE, SELF
+
+    directives: dict[str, list[str]] = {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # data: for the admin's own SVG icons embedded in its stylesheets.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+    if report_uri:
+        directives["report-uri"] = [report_uri]
+    return {"DIRECTIVES": directives}

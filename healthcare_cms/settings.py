@@ -22,6 +22,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # django-otp's device models come before accounts, whose admin module replaces their admin
+    # pages (a TOTP secret or recovery code is never shown to another person).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Apps of this project come first: workflows.jobs replaces django-q2's `qcluster` command.
     "healthcare_cms.accounts",
     "healthcare_cms.content",
@@ -38,18 +43,27 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: both sign the person out with a message saying why.
+    "healthcare_cms.accounts.session_limits.SessionLimitsMiddleware",
+    "healthcare_cms.accounts.two_factor_middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "healthcare_cms.middleware.DisplayTimeZoneMiddleware",
     "healthcare_cms.accounts.middleware.LastActivityMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "healthcare_cms.urls"
@@ -66,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -86,6 +101,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes refuses sign-in for locked accounts and addresses before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
@@ -111,6 +131,54 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Admin access: throttling, two-factor sign-in, sessions, CSP (docs/operations.md) -------
+# Failed sign-ins before an account, or a client address, is locked; and for how long.
+LOGIN_FAILURE_LIMIT = config.positive_int(env, "LOGIN_FAILURE_LIMIT", 5, unit="failed sign-ins")
+LOGIN_LOCKOUT_COOLOFF_SECONDS = config.positive_seconds(env, "LOGIN_LOCKOUT_COOLOFF_SECONDS", 900)
+# Proxies in front of Django that append to X-Forwarded-For (0: the client is REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = "healthcare_cms.accounts.throttling.failure_limit"
+# Read at each attempt, so the cooldown follows LOGIN_LOCKOUT_COOLOFF_SECONDS.
+AXES_COOLOFF_TIME = "healthcare_cms.accounts.throttling.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_CALLABLE = "healthcare_cms.accounts.throttling.throttled_username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked are refused without extending the lockout.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "healthcare_cms.accounts.throttling.AuditingAxesHandler"
+AXES_LOCKOUT_CALLABLE = "healthcare_cms.accounts.throttling.lockout_response"
+# The compliance audit log is the record of sign-ins; axes keeps only the attempts that count
+# towards a lockout, and logs nothing (its log lines would carry addresses and usernames).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Staff roles that see patient data or control jobs must sign in with a second factor.
+ADMIN_REQUIRE_2FA = config.two_factor_required(env, DEBUG)
+OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", default="Healthcare CMS")
+TWO_FACTOR_RECOVERY_CODES = 10
+
+# A session ends after this long without a request, and this long after sign-in at most.
+SESSION_IDLE_TIMEOUT_SECONDS = config.positive_seconds(env, "SESSION_IDLE_TIMEOUT_SECONDS", 1800)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = config.positive_seconds(
+    env, "SESSION_ABSOLUTE_LIFETIME_SECONDS", 12 * 3600
+)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_SECONDS
+
+# Content-Security-Policy: enforced; CSP_REPORT_ONLY=true only reports (for a rollout).
+CONTENT_SECURITY_POLICY_REPORTS_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+_content_security_policy = config.content_security_policy(
+    report_uri=env.str("CSP_REPORT_URI", default="")
+)
+if CONTENT_SECURITY_POLICY_REPORTS_ONLY:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _content_security_policy
+else:
+    CONTENT_SECURITY_POLICY = _content_security_policy
 
 # --- E-mail -----------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
@@ -226,8 +294,6 @@ CURRENT_TERMS_VERSION = env.str("CURRENT_TERMS_VERSION", default="2026-01")
 PASSWORD_RESET_EMAIL_PERIOD_SECONDS = env.int("PASSWORD_RESET_EMAIL_PERIOD_SECONDS", default=900)
 PASSWORD_RESET_CLIENT_LIMIT = env.int("PASSWORD_RESET_CLIENT_LIMIT", default=5)
 PASSWORD_RESET_CLIENT_WINDOW_SECONDS = env.int("PASSWORD_RESET_CLIENT_WINDOW_SECONDS", default=900)
-# Reverse proxies in front of the site that append the client to X-Forwarded-For (0: none,
-# REMOTE_ADDR is the client). Behind one proxy set 1, or every client shares the proxy's limit.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# TRUSTED_PROXY_COUNT (above) also picks the client the password-reset limit counts.
 AUDIT_LOG_APP_ROLE = env.str("AUDIT_LOG_APP_ROLE", default="")
 AUDIT_LOG_ROLE_CHECK = env.str("AUDIT_LOG_ROLE_CHECK", default="warn")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse_lazy
 
+from healthcare_cms.accounts import two_factor_views
 from healthcare_cms.accounts import views as account_views
 
 admin.site.site_header = "Healthcare CMS"
@@ -34,5 +35,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("admin/2fa/enroll/", two_factor_views.enroll, name="two_factor_enroll"),
+    path("admin/2fa/verify/", two_factor_views.verify, name="two_factor_verify"),
     path("admin/", admin.site.urls),
 ]

@@ -108,6 +108,25 @@ def env_file_value(name: str) -> str:
     return ""
 
 
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def two_factor_note() -> str:
+    """How the demo login signs in: the same rule as settings.ADMIN_REQUIRE_2FA."""
+    asked = env_file_value("ADMIN_REQUIRE_2FA")
+    required = _truthy(asked) if asked else not _truthy(env_file_value("DEBUG"))
+    if required:
+        return (
+            "        two-factor sign-in is on: at the first sign-in the admin scans a QR code "
+            "with an authenticator app"
+        )
+    return (
+        "        DEBUG is on, so the password alone signs in (two-factor sign-in is optional; "
+        "ADMIN_REQUIRE_2FA=true asks for it)"
+    )
+
+
 def manage(*args: str) -> list[str]:
     return [str(PYTHON), "manage.py", *args]
 
@@ -147,6 +166,7 @@ def run_system() -> int:
     ]
     say(f"admin:  http://127.0.0.1:{port}/admin/")
     say(f"login:  admin@demo.local / {env_file_value('DEMO_ADMIN_PASSWORD')}")
+    say(two_factor_note())
     say("press Ctrl-C to stop the web server and the job cluster")
     stopping = False
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from healthcare_cms.accounts.roles import Role
 
@@ -51,6 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    session_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised to end every session of this user at once (e.g. on a two-factor reset).",
+    )
 
     objects = UserManager()
 
@@ -74,6 +80,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash (password-derived, so a password change ends other sessions),
+        extended with session_generation so that raising it ends every session of the user.
+        Overrides a private hook of AbstractBaseUser: it is the one both the current hash and
+        the SECRET_KEY_FALLBACKS hashes are built from."""
+        key_salt = "healthcare_cms.accounts.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     @property
     def is_deleted(self) -> bool:

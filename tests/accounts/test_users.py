@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.db import IntegrityError
+from django.test import RequestFactory
 
 from healthcare_cms.accounts.models import User
 from healthcare_cms.accounts.roles import Role, group_name
@@ -12,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def test_users_log_in_by_email():
     user_create(email="Ana@Example.test", full_name="Ana", password="a-long-test-password")
-    user = authenticate(email="ana@example.test", password="a-long-test-password")
+    request = RequestFactory().post("/admin/login/")  # sign-in throttling needs the request
+    user = authenticate(request, email="ana@example.test", password="a-long-test-password")
     assert user is not None and user.email == "ana@example.test"
 
 

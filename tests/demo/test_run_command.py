@@ -83,6 +83,7 @@ def test_the_run_command_serves_the_admin_runs_a_cluster_and_stops_on_ctrl_c(tmp
         output = log.read_text()
         assert f"admin:  {base}/admin/" in output
         assert f"login:  admin@demo.local / {PASSWORD}" in output
+        assert "DEBUG is on, so the password alone signs in" in output
         assert _log_in(base, "admin@demo.local", PASSWORD) == f"{base}/admin/"
         family = [run.pid, *(p.pid for p in psutil.Process(run.pid).children(recursive=True))]
         assert len(family) > 3, "dev.py, runserver and the qcluster tree"
