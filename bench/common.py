@@ -28,7 +28,8 @@ PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("BENCH_PG_PORT", "5432")
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 SECRET_KEY = "bench-secret-key-" + "x" * 44
-JOBS_DB = "bench_jobs"
+# Another name lets two checkouts (bench/compare_revisions.py) benchmark side by side.
+JOBS_DB = os.environ.get("BENCH_JOBS_DB", "bench_jobs")
 DJANGOQ_DB = "bench_djangoq"
 PROCRASTINATE_DB = "bench_procrastinate"
 PGBENCH_DB = "bench_pgbench"

@@ -7,6 +7,7 @@ only if the transaction commits; idle nodes are woken by a NOTIFY delivered at t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.execution import strategies
@@ -14,10 +15,13 @@ from workflows.jobs.policy import validation
 from workflows.jobs.policy.unique import Unique, unique_key
 from workflows.jobs.store import jobs as store_jobs
 
+if TYPE_CHECKING:
+    from workflows.jobs.models import Job
+
 INFINITE_PERIOD_SECONDS = 100 * 365 * 86400.0  # "no time limit": a window of a century
 
 
-def _prepared(job) -> dict:
+def _prepared(job: Job) -> dict:
     """Validate a Job built by Worker.new() (or by hand) and give its insert parameters.
 
     Args and meta validated by Worker.new() are only re-checked if they changed since."""
@@ -62,7 +66,7 @@ def _prepared(job) -> dict:
     }
 
 
-def insert(job):
+def insert(job: Job) -> Job:
     """Insert one job (from Worker.new) in the caller's transaction; return the saved Job.
 
     For a unique job that duplicates an existing one, nothing is inserted and the existing
@@ -74,7 +78,7 @@ def insert(job):
     return strategies.after_insert(saved)
 
 
-def insert_all(jobs: Iterable) -> list:
+def insert_all(jobs: Iterable[Job]) -> list[Job]:
     """Insert many jobs in one statement; uniqueness is honoured job by job.
 
     Returns the jobs in input order: the given Job objects, saved, and for a duplicate the

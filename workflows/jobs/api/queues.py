@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from workflows.jobs.conf import jobs_settings
@@ -71,7 +72,7 @@ def scale_queue(name: str, limit: int) -> None:
     store_queues.set_limit(_queue_or_error(name).name, limit)
 
 
-def live_nodes():
+def live_nodes() -> QuerySet[Node]:
     cutoff = timezone.now() - timedelta(seconds=jobs_settings().node_dead_after_seconds)
     return Node.objects.filter(heartbeat_at__gte=cutoff)
 

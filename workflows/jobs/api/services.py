@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from workflows.jobs.api.jobs import cancel_jobs, retry_jobs
 from workflows.jobs.models import Job
+from workflows.jobs.store.maintenance import PruneReport
 
 
 def jobs_retry(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None = None) -> int:
@@ -21,7 +22,7 @@ def jobs_cancel(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None 
     return cancel_jobs(ids or [])
 
 
-def jobs_prune():
+def jobs_prune() -> PruneReport:
     """Run the pruner now (what the leader node does every minute)."""
     from workflows.jobs.conf import jobs_settings
     from workflows.jobs.store import database
