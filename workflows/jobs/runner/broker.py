@@ -17,16 +17,14 @@ import time
 from datetime import datetime
 
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 from django_q.brokers import Broker
-from django_q.signals import post_execute_in_worker
 from django_q.signing import SignedPackage
 
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.node import runtime as node_runtime
-from workflows.jobs.node.attempts import execute_claimed
+from workflows.jobs.runner.tasks import run_claimed_job
 from workflows.jobs.store import claims, database
 
 logger = logging.getLogger("workflows.jobs")
@@ -67,14 +65,6 @@ class ClaimPacer:
             self.free = min(self.capacity, self.free + finished)
             self.room = min(self.free, self.room + finished)
         self.announced = self.announced or announced
-
-
-@receiver(post_execute_in_worker, dispatch_uid="jobs.shrink_result")
-def _shrink_result(sender, func=None, task=None, **kwargs) -> None:
-    """The worker hands each finished task to django-q2's monitor; the job itself is already
-    settled, so it need not be pickled across again."""
-    if func is execute_claimed and task is not None:
-        task["args"] = ()
 
 
 class JobsBroker(Broker):
@@ -140,7 +130,7 @@ class JobsBroker(Broker):
         task = {
             "id": f"job-{job['id']}-{job['attempt']}",
             "name": f"job {job['id']}",
-            "func": execute_claimed,
+            "func": run_claimed_job,
             "args": (job,),
             "kwargs": {},
             "started": timezone.now(),
