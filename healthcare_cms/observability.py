@@ -75,7 +75,6 @@ def init_sentry(dsn: str, *, environment: str, transport: Any = None) -> None:
         "environment": environment,
         "include_local_variables": False,
         "max_request_body_size": "never",
-        "send_default_pii": False,
         "before_send": scrub_event,
         "before_breadcrumb": scrub_breadcrumb,
         "integrations": [DjangoIntegration()],

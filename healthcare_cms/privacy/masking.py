@@ -264,7 +264,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     # Phones with area code, optionally +55: (11) 98765-4321, 11 3456 7890, +5511987654321.
     (
         re.compile(
-            rf"(?<![\d+])(?:\+[ \t]?55{_SEP}?|55{_SEP})?"
+            rf"(?<![\d+])(?:\+?[ \t]?55{_SEP}?)?"
             rf"(?:\([ \t]?\d{{2}}[ \t]?\)[ \t]*|\d{{2}}{_SEP}?)"
             rf"(?:9{_SEP}?)?\d{{4}}{_SEP}?\d{{4}}(?!\d)"
         ),

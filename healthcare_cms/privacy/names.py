@@ -75,7 +75,7 @@ STOP_WORDS: frozenset[str] = word_set(
     a o as os um uma uns umas em no na nos nas ao aos com sem por para pra pelo pela que
     nao sim foi era sera esta estava tem tinha ja ainda mas ou se quando onde como porque
     falhou falha erro invalido invalida nao encontrado encontrada registro cadastro dados
-    id cpf cns rg cep tel telefone email nasc nascimento idade anos mes dia
+    id cpf cns rg cep tel telefone email nasc idade anos mes dia
     the an and or of to in on at by for from with without not no is was are were be been
     has have had will would can could should may might must did does do this that these
     those it its as if then than but into onto over under after before during while
