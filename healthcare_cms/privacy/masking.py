@@ -235,7 +235,7 @@ def _keep_unless_midnight(match: re.Match[str]) -> str:
     time = match.group("time")
     if time and re.search(r"[1-9]", time):
         return match.group(0)
-    return "[DATE]" + (time or "")
+    return "[DATE]"
 
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
@@ -257,7 +257,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     ),
     # dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy (the dotted form only with a four-digit year).
     (re.compile(r"(?<![\d.])\d{1,2}(?P<s>[/\-])\d{1,2}(?P=s)\d{2,4}(?!\d)"), "[DATE]"),
-    (re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}(?![\d.])"), "[DATE]"),
+    (re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}(?!\d)(?!\.\d)"), "[DATE]"),
     # Longer identifiers first, so a CNS is not half-masked as a CPF.
     (_grouped(r"\d{3}", r"\d{4}", r"\d{4}", r"\d{4}"), "[CNS]"),
     (_grouped(r"\d{3}", r"\d{3}", r"\d{3}", r"\d{2}"), "[CPF]"),
@@ -386,11 +386,22 @@ def _mask_names(text: str) -> str:
     return "".join(out)
 
 
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unescape_letter(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char.isalpha() else match.group(0)
+
+
 def mask_patient_data(text: str) -> str:
     """Return `text` with identifiers, contacts, dates, names and patient-data fields replaced
     by labels such as [CPF] and [NAME]."""
     if not text:
         return text
+    # JSON written with ensure_ascii: "Jo\u00e3o" is read (and shown) as "João", so that the
+    # name pass sees the word.
+    text = _UNICODE_ESCAPE.sub(_unescape_letter, text)
     text = _mask_key_values(text, _QUOTED_KEY, _identifier_kind, bare=False)
     text = _mask_key_values(text, _BARE_KEY, keys.sensitive_key_kind, bare=True)
     text = _mask_key_values(text, _SQL_KEY, keys.sensitive_key_kind, bare=False)

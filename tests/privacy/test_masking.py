@@ -96,7 +96,7 @@ def test_birth_dates_iso_and_brazilian_are_masked_but_timestamps_are_kept():
     assert mask_patient_data("nasc 01/02/1980, 01-02-1980, 01.02.1980") == (
         "nasc [DATE], [DATE], [DATE]"
     )
-    assert mask_patient_data("birth 1980-02-01T00:00:00") == "birth [DATE]T00:00:00"
+    assert mask_patient_data("birth 1980-02-01T00:00:00") == "birth [DATE]"
     stamp = "scheduled at 2026-12-01T09:25:49.123456+00:00 (2026-12-01 09:25:49)"
     assert mask_patient_data(stamp) == stamp
 
