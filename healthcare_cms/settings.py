@@ -155,6 +155,8 @@ JOBS = {
     },
     "worker_modules": env.list("JOBS_WORKER_MODULES", default=[]),
     "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
+    # Each view of a job's raw args (permission jobs.view_job_args) goes to the audit log.
+    "args_view_auditor": "compliance.job_access.job_args_view_record",
     # (expression in UTC, worker dotted path[, options]); JOBS_CRONTAB_OVERRIDE (JSON list of
     # such entries) replaces it, e.g. to run no cron at all on a staging node: [].
     "crontab": config.crontab(env, PRODUCT_CRONTAB),
