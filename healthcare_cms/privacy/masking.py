@@ -386,6 +386,12 @@ def _mask_names(text: str) -> str:
     return "".join(out)
 
 
+_OPAQUE_ID = re.compile(
+    r"(?<![0-9A-Za-z])("
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+    r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}"
+    r")(?![0-9A-Za-z])"
+)
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -406,6 +412,12 @@ def mask_patient_data(text: str) -> str:
     text = _mask_key_values(text, _BARE_KEY, keys.sensitive_key_kind, bare=True)
     text = _mask_key_values(text, _SQL_KEY, keys.sensitive_key_kind, bare=False)
     text = _mask_prose_labels(text)
-    for pattern, label in _PATTERNS:
-        text = pattern.sub(label, text)
-    return _mask_names(text)
+    # UUIDs and hashes (access ids, event ids, uniqueness keys) are not identifiers of people,
+    # but their digit runs can look like one: they are left out of the shape and name passes.
+    pieces = _OPAQUE_ID.split(text)
+    for index in range(0, len(pieces), 2):
+        piece = pieces[index]
+        for pattern, label in _PATTERNS:
+            piece = pattern.sub(label, piece)
+        pieces[index] = _mask_names(piece)
+    return "".join(pieces)
