@@ -43,6 +43,7 @@ def test_the_operations_role_sees_the_keys_of_args_and_meta_with_masked_values(
     page, operator, job_with_patient_data
 ):
     job, cpf = job_with_patient_data
+    assert not operator.has_perm("jobs.view_job_args")
     content = _job_page(page, job)
 
     args = page.locator("div.field-masked_args pre.jobs-json")
