@@ -67,6 +67,7 @@ _PROSE_KIND = {
     "e-mail": keys.EMAIL,
 }
 _DIGITS_VALUE = re.compile(r"[\d(+][\d .\-/()xX+]*")
+_LABEL = re.compile(r"\[(?:NAME|CPF|CNS|EMAIL|PHONE|ADDRESS|DATE|CEP|ID|REDACTED)[^\]\n]*\]")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
 _CLOSERS = set(_OPENERS.values())
 
@@ -150,6 +151,8 @@ def _mask_key_values(
             continue
         start = match.end()
         quote = _opening_quote(text, start)
+        if _LABEL.match(text, start + len(quote)):
+            continue  # masked already (text shown again after it was stored masked)
         if quote:
             end = _quoted_end(text, start, quote)
             inner_end = end - len(quote) if text.startswith(quote, end - len(quote)) else end
@@ -191,7 +194,7 @@ def _mask_prose_labels(text: str) -> str:
             continue
         kind = _prose_kind(match.group("key"))
         start = match.end()
-        if start >= len(text) or text[start] in "'\"{[":
+        if start >= len(text) or text[start] in "'\"{[" or _LABEL.match(text, start):
             continue  # a quoted value: the repr/JSON pass owns it
         if kind == keys.NAME:
             end = _name_end(text, start)

@@ -221,3 +221,17 @@ def test_uuids_and_hashes_are_kept_whole():
         "key 0123456789abcdef0123456789abcdef; cpf 52998224725"
     )
     assert mask_patient_data(text) == text.replace("52998224725", "[CPF]")
+
+
+def test_masking_text_that_was_masked_already_changes_nothing():
+    """The pages mask again what the engine stored masked."""
+    import json
+
+    for text in (
+        "{'paciente': {'first': 'Zu'}, 'nome': 'Maria Silva', 'post_id': 3}",
+        json.dumps({"nome": "Zé", "cpf": 52998224725, "email": "x@y.com"}),
+        "GET /admin/?email=x@y.com&name=Maria+Silva HTTP/1.1",
+        "Paciente: Maria Silva, CPF: 529.982.247-25, nasc. 01/02/1980",
+    ):
+        once = mask_patient_data(text)
+        assert mask_patient_data(once) == once
