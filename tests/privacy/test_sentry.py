@@ -71,3 +71,51 @@ def test_a_cpf_given_as_an_int_in_logging_extra_does_not_reach_sentry():
         assert secret not in payload
     assert b"[CPF]" in payload and b"export failed" in payload
     assert b'"event_id"' in payload
+
+
+def test_scrub_event_keeps_the_sdk_fields_and_masks_the_rest():
+    from healthcare_cms.observability import scrub_breadcrumb, scrub_event
+
+    event = {
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "timestamp": "2026-12-01T00:00:00.000000Z",
+        "server_name": "web-1",
+        "sdk": {"name": "sentry.python.django", "version": "2.75.0"},
+        "contexts": {
+            "runtime": {"name": "CPython", "version": "3.11.2"},
+            "trace": {
+                "trace_id": "12345678123456781234567812345678",
+                "span_id": "1234567812345678",
+            },
+            "patient": {"nome": "Zuleika", "id": 52998224725},
+        },
+        "request": {
+            "url": "http://x/some-404/52998224725/",
+            "query_string": "email=x@y.com",
+            "data": {"nome": "Zuleika"},
+        },
+        "user": {"id": 3, "email": "staff@example.test"},
+        "extra": {"cpf_number": 52998224725, "rows": [{"telefone": 987654321}]},
+    }
+    scrubbed = scrub_event(event)
+    assert scrubbed["event_id"] == event["event_id"]
+    assert scrubbed["timestamp"] == event["timestamp"]
+    assert scrubbed["server_name"] == "web-1"
+    assert scrubbed["sdk"]["name"] == "sentry.python.django"
+    assert scrubbed["contexts"]["runtime"] == {"name": "CPython", "version": "3.11.2"}
+    assert scrubbed["contexts"]["trace"] == event["contexts"]["trace"]
+    assert scrubbed["contexts"]["patient"] == "[REDACTED]"
+    assert scrubbed["request"] == {"url": "http://x/some-404/[CPF]/"}
+    assert scrubbed["user"] == {"id": 3, "email": "[EMAIL]"}
+    assert scrubbed["extra"] == {"cpf_number": "[CPF]", "rows": [{"telefone": "[PHONE]"}]}
+
+    crumb = {
+        "timestamp": "2026-12-01T00:00:00Z",
+        "message": "lookup 52998224725",
+        "data": {"n": 52998224725},
+    }
+    assert scrub_breadcrumb(crumb, {}) == {
+        "timestamp": "2026-12-01T00:00:00Z",
+        "message": "lookup [CPF]",
+        "data": {"n": "[CPF]"},
+    }
