@@ -66,6 +66,7 @@ _PROSE_KIND = {
     "email": keys.EMAIL,
     "e-mail": keys.EMAIL,
 }
+_TOKEN = re.compile(r"[^\s,;]*")
 _DIGITS_VALUE = re.compile(r"[\d(+][\d .\-/()xX+]*")
 _LABEL = re.compile(r"\[(?:NAME|CPF|CNS|EMAIL|PHONE|ADDRESS|DATE|CEP|ID|REDACTED)[^\]\n]*\]")
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
@@ -201,7 +202,7 @@ def _mask_prose_labels(text: str) -> str:
         elif kind == keys.ADDRESS:
             end = _bracketed_end(text, start, stop=";&")
         elif kind == keys.EMAIL:
-            end = start + len(re.match(r"[^\s,;]*", text[start:]).group(0))
+            end = _TOKEN.match(text, start).end()
         else:
             digits = _DIGITS_VALUE.match(text, start)
             end = digits.end() if digits else start
