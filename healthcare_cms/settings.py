@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "healthcare_cms.content",
     "healthcare_cms.localdb",
     "healthcare_cms.demo",
+    "healthcare_cms.privacy",
     "compliance",
     "workflows.jobs",
     "workflows.medical",

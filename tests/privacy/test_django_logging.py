@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from healthcare_cms.privacy.identifiers import cpf_generate
-from healthcare_cms.privacy.logging import unmasked_handlers
 from tests.support.clusters import PROJECT_ROOT, database_url
 from tests.support.polling import wait_until
 
@@ -55,14 +54,36 @@ def test_every_handler_of_every_logger_masks_patient_data(debug):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
-def test_the_check_reports_a_handler_without_the_mask():
-    logger = logging.getLogger("tests.privacy.unmasked")
+def test_the_system_check_reports_a_handler_without_the_mask_or_a_logger_with_none():
+    from healthcare_cms.privacy.checks import check_logging_masks_patient_data
+
+    unmasked = logging.getLogger("tests.privacy.unmasked")
     handler = logging.StreamHandler()
-    logger.addHandler(handler)
+    unmasked.addHandler(handler)
+    nowhere = logging.getLogger("tests.privacy.nowhere")
+    nowhere.propagate = False
     try:
-        assert any("tests.privacy.unmasked" in problem for problem in unmasked_handlers())
+        errors = check_logging_masks_patient_data()
+        assert {error.id for error in errors} == {"privacy.E001"}
+        messages = " ".join(error.msg for error in errors)
+        assert "logger 'tests.privacy.unmasked': handler <StreamHandler" in messages
+        assert "logger 'tests.privacy.nowhere': no handler" in messages
     finally:
-        logger.removeHandler(handler)
+        unmasked.removeHandler(handler)
+        nowhere.propagate = True
+
+
+def test_manage_py_check_passes_with_the_project_logging():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "privacy.E001" not in result.stdout + result.stderr
 
 
 @pytest.fixture
