@@ -4,14 +4,20 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0006_claim_probe_uses_the_claim_index'),
+        ("jobs", "0006_claim_probe_uses_the_claim_index"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='job',
-            options={'ordering': ['-id'], 'permissions': [('retry_job', 'Can retry jobs'), ('cancel_job', 'Can cancel jobs'), ('view_job_args', 'Can view job args and meta unmasked')]},
+            name="job",
+            options={
+                "ordering": ["-id"],
+                "permissions": [
+                    ("retry_job", "Can retry jobs"),
+                    ("cancel_job", "Can cancel jobs"),
+                    ("view_job_args", "Can view job args and meta unmasked"),
+                ],
+            },
         ),
     ]
