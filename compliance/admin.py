@@ -20,6 +20,8 @@ from compliance.models import (
     RetentionPolicy,
     RetentionRun,
 )
+from healthcare_cms.privacy.masking import mask_patient_data
+from healthcare_cms.privacy.scrubbing import scrub_value
 
 
 class EvidenceAdmin(admin.ModelAdmin):
@@ -93,7 +95,7 @@ class AlertAdmin(admin.ModelAdmin):
         "created_at",
         "kind",
         "severity",
-        "summary",
+        "masked_summary",
         "occurrences",
         "resolved_at",
         "acknowledged_at",
@@ -109,7 +111,7 @@ class AlertAdmin(admin.ModelAdmin):
         "severity",
         "code",
         "incident_key",
-        "summary",
+        "masked_summary",
         "pretty_details",
         "occurrences",
         "created_at",
@@ -123,7 +125,13 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description="details")
     def pretty_details(self, alert: Alert) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(alert.details, indent=2, ensure_ascii=False))
+        # Masked when stored (alert_raise); masked again for alerts stored before that.
+        details = scrub_value(alert.details)
+        return format_html("<pre>{}</pre>", json.dumps(details, indent=2, ensure_ascii=False))
+
+    @admin.display(description="summary")
+    def masked_summary(self, alert: Alert) -> str:
+        return mask_patient_data(alert.summary)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from compliance.models import Alert, AlertKind, AlertSeverity
+from healthcare_cms.privacy.masking import mask_patient_data
+from healthcare_cms.privacy.scrubbing import scrub_value
 
 EMAIL_TYPE_OF_KIND = {
     AlertKind.SECURITY: "security_alert",
@@ -48,7 +50,12 @@ def alert_raise(
     details: dict[str, Any] | None = None,
     incident_key: str = "",
 ) -> Alert:
-    """Open an alert for this problem (and e-mail it), or count one more occurrence."""
+    """Open an alert for this problem (and e-mail it), or count one more occurrence.
+
+    Summary and details are masked here, when stored: a caller that puts an exception message
+    or a job error in them cannot leak patient data to the alert page or the e-mail."""
+    summary = mask_patient_data(summary)
+    details = scrub_value(details) if details else details
     for _ in range(3):
         with transaction.atomic():
             open_alert = (

@@ -13,6 +13,9 @@ from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from healthcare_cms.privacy.masking import mask_patient_data
+from healthcare_cms.privacy.scrubbing import scrub_value
+
 EMAIL_TYPES = (
     "compliance_alert",
     "security_alert",
@@ -48,15 +51,20 @@ def _alert_message(args: dict[str, Any]) -> tuple[str, str, list[str]]:
         raise NothingToSend(f"alert {args.get('alert_id')!r} does not exist")
     recovered = args.get("event") == "recovered"
     label = "RECOVERED" if recovered else alert.get_severity_display().upper()
-    subject = f"[Healthcare CMS] {alert.get_kind_display()} alert {label}: {alert.summary}"
+    # Masked when the alert was stored; masked again for alerts stored before the mask knew a form.
+    summary = mask_patient_data(alert.summary)
+    subject = f"[Healthcare CMS] {alert.get_kind_display()} alert {label}: {summary}"
     body = render_to_string(
         "emails/alert.txt",
         {
             "alert": alert,
+            "summary": summary,
             "recovered": recovered,
             "opened": _local(alert.created_at),
             "resolved": _local(alert.resolved_at) if alert.resolved_at else "",
-            "details": json.dumps(alert.details, indent=2, ensure_ascii=False, sort_keys=True),
+            "details": json.dumps(
+                scrub_value(alert.details), indent=2, ensure_ascii=False, sort_keys=True
+            ),
             "admin_url": f"{settings.SITE_URL}/admin/compliance/alert/{alert.pk}/change/",
         },
     )

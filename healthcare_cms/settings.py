@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "healthcare_cms.content",
     "healthcare_cms.localdb",
     "healthcare_cms.demo",
+    "healthcare_cms.privacy",
     "compliance",
     "workflows.jobs",
     "workflows.medical",
@@ -225,6 +226,8 @@ JOBS = {
     },
     "worker_modules": env.list("JOBS_WORKER_MODULES", default=[]),
     "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
+    # Each view of a job's raw args (permission jobs.view_job_args) goes to the audit log.
+    "args_view_auditor": "compliance.job_access.job_args_view_record",
     # (expression in UTC, worker dotted path[, options]); JOBS_CRONTAB_OVERRIDE (JSON list of
     # such entries) replaces it, e.g. to run no cron at all on a staging node: [].
     "crontab": config.crontab(env, PRODUCT_CRONTAB),
@@ -251,6 +254,12 @@ Q_CLUSTER = {
 }
 
 # --- Logging: every record passes through the patient-data mask ----------------------------
+# Django configures its own loggers first (django.utils.log.DEFAULT_LOGGING: "django" with an
+# unfiltered console and mail_admins, "django.server" with its own handler); a logger this
+# dict does not name keeps those handlers. So "django" and "django.server" are named here, on
+# masked handlers, and every handler below carries the mask filter (tests/privacy/
+# test_django_logging.py checks every handler of every logger). mail_admins is not used: it
+# would e-mail the request with its query string and POST data.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -258,16 +267,30 @@ LOGGING = {
     "filters": {
         "mask_patient_data": {"()": "healthcare_cms.privacy.logging.PatientDataMaskingFilter"}
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["mask_patient_data"],
         },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_patient_data"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django-q": {"handlers": ["console"], "level": Q_CLUSTER["log_level"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
     },

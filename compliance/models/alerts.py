@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from healthcare_cms.privacy.masking import mask_patient_data
+
 
 class AlertKind(models.TextChoices):
     SECURITY = "security", "Security"
@@ -56,7 +58,8 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"[{self.kind}] {self.summary}"
+        # Shown in admin titles and breadcrumbs; masked again for alerts stored raw before.
+        return f"[{self.kind}] {mask_patient_data(self.summary)}"
 
     @property
     def is_open(self) -> bool:

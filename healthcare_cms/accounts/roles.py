@@ -42,7 +42,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "compliance.view_report",
         "compliance.view_healthcheckresult",
         "medical.view_stageresult",
+        # Investigating a data incident: jobs and their raw args (each view audited).
+        "jobs.view_job",
+        "jobs.view_deadletter",
+        "jobs.view_job_args",
     ),
+    # Runs the queues without seeing patient data: job args and meta show masked values.
     Role.OPERATIONS: (
         "jobs.view_job",
         "jobs.retry_job",

@@ -18,7 +18,9 @@ from workflows.jobs.api.queues import (
     scale_queue,
 )
 from workflows.jobs.api.worker import registered_workers
+from workflows.jobs.args_view import job_args_viewed, masked_values, may_view_raw_args
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.models import DeadLetter, Job, Node, Queue
 
 
@@ -98,8 +100,33 @@ class ReadOnlyJobAdmin(ViewOnlyAdmin):
         ("Data", {"fields": ("pretty_args", "pretty_meta")}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        """Raw args and meta only with the view_job_args permission; masked values otherwise."""
+        if may_view_raw_args(request.user):
+            return self.fieldsets
+        masked = {"pretty_args": "masked_args", "pretty_meta": "masked_meta"}
+        return [
+            (name, {**options, "fields": tuple(masked.get(f, f) for f in options["fields"])})
+            for name, options in self.fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
-        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+        return [
+            field
+            for fieldset in self.get_fieldsets(request, obj)
+            for field in fieldset[1]["fields"]
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and may_view_raw_args(request.user)
+        ):
+            job = response.context_data["original"]
+            job_args_viewed(user=request.user, job=job)
+        return response
 
     @admin.display(description="attempts")
     def attempts(self, job: Job) -> str:
@@ -113,6 +140,14 @@ class ReadOnlyJobAdmin(ViewOnlyAdmin):
     def pretty_meta(self, job: Job) -> str:
         return _pretty_json(job.meta)
 
+    @admin.display(description="args (values masked)")
+    def masked_args(self, job: Job) -> str:
+        return _pretty_json(masked_values(job.args))
+
+    @admin.display(description="meta (values masked)")
+    def masked_meta(self, job: Job) -> str:
+        return _pretty_json(masked_values(job.meta))
+
     @admin.display(description="errors")
     def error_history(self, job: Job) -> str:
         if not job.errors:
@@ -120,7 +155,8 @@ class ReadOnlyJobAdmin(ViewOnlyAdmin):
         return format_html_join(
             "",
             "<div class='jobs-error'><strong>attempt {} at {}</strong><pre>{}</pre></div>",
-            ((e.get("attempt"), e.get("at"), e.get("error")) for e in job.errors),
+            # Masked when stored; masked again for rows stored before the mask knew a form.
+            ((e.get("attempt"), e.get("at"), scrub(str(e.get("error", "")))) for e in job.errors),
         )
 
     def has_retry_permission(self, request) -> bool:
@@ -161,7 +197,7 @@ class DeadLetterAdmin(ReadOnlyJobAdmin):
 
     @admin.display(description="last error")
     def short_error(self, job: Job) -> str:
-        return job.last_error_line[:160]
+        return scrub(job.last_error_line)[:160]
 
 
 @admin.register(Queue)

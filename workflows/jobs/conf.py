@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "max_args_bytes": 64 * 1024,
     "worker_modules": [],
     "error_scrubber": None,
+    # Dotted path of a callable(*, user, job) called each time a user is shown a job's raw args
+    # and meta (the audit log of the project); None: such views are not recorded.
+    "args_view_auditor": None,
     "crontab": [],
     "testing": None,
     "plugins": [],
@@ -72,6 +75,7 @@ class JobsSettings:
     crontab: list[tuple]
     testing: str | None
     plugins: list[str] = field(default_factory=list)
+    args_view_auditor: str | None = None
 
     @property
     def queue_names(self) -> list[str]:

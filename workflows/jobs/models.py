@@ -48,7 +48,13 @@ class Job(models.Model):
     class Meta:
         db_table = "jobs_job"
         ordering = ["-id"]
-        permissions = [("retry_job", "Can retry jobs"), ("cancel_job", "Can cancel jobs")]
+        permissions = [
+            ("retry_job", "Can retry jobs"),
+            ("cancel_job", "Can cancel jobs"),
+            # Without it the admin shows args and meta as keys with masked values; every view
+            # with it is written to the audit log (workflows.jobs.args_view).
+            ("view_job_args", "Can view job args and meta unmasked"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(state__in=ALL_STATES), name="jobs_job_state_valid"
