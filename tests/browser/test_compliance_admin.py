@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from compliance.models import AuditLog
 from tests.browser.admin_ui import result_rows, run_action
 from tests.factories import AuditLogFactory, PostFactory
+from workflows.analyzers import registry
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +86,9 @@ def test_a_medical_reviewer_sees_why_a_post_was_blocked(page, make_user, login):
     expect(cfm_row).to_contain_text("Blocked")
     expect(cfm_row).to_contain_text("2.336/2023")  # the reasons, with their legal reference
     expect(cfm_row).to_contain_text("superlative_title")
-    expect(cfm_row).to_contain_text("cfm 1.")
+    # the analyzer and the version that decided (the plugin's version as its manifest says)
+    version = registry.manifest_entry("cfm")["version"]
+    expect(cfm_row).to_contain_text(f"cfm {version}")
     expect(cfm_row).not_to_contain_text("melhor dermatologista")  # offsets, never the text
 
 
