@@ -119,6 +119,9 @@ class RunningRegistry:
         self._lock = _FORK.RLock()
         self._array = _FORK.Array(ctypes.c_longlong, slots * _FIELDS, lock=False)
         self._claims = _FORK.Array(ctypes.c_longlong, claim_slots * _CLAIM_FIELDS, lock=False)
+        # A view of the same shared memory whose strided slices copy out in C: the ring is
+        # searched for every job a worker takes (inherited at fork like the array itself).
+        self._claims_view = memoryview(self._claims).cast("B").cast("q")
         # handed to the workers' queue, taken by a worker, started (perform called)
         self._progress = _FORK.Array(ctypes.c_longlong, 3, lock=False)
         # Per process (these attributes are copied, not shared, at fork): its own slot, kept
@@ -161,17 +164,17 @@ class RunningRegistry:
         return free
 
     def _find_claim(self, job_id: int, attempt: int, attempted_at_us: int) -> int | None:
-        data = self._claims
-        for slot in range(self._claim_slots):
+        data = self._claims_view
+        ids = data[0::_CLAIM_FIELDS].tolist()
+        slot = -1
+        while True:
+            try:
+                slot = ids.index(job_id, slot + 1)
+            except ValueError:
+                return None
             base = slot * _CLAIM_FIELDS
-            if (
-                data[base + 4]
-                and data[base] == job_id
-                and data[base + 1] == attempt
-                and data[base + 2] == attempted_at_us
-            ):
+            if data[base + 4] and data[base + 1] == attempt and data[base + 2] == attempted_at_us:
                 return slot
-        return None
 
     def start(
         self,
@@ -270,21 +273,21 @@ class RunningRegistry:
             self._progress[0] += len(claims)
 
     def _free_claim_slot(self) -> int:
-        data = self._claims
-        oldest, oldest_ms = 0, None
-        for slot in range(self._claim_slots):
-            base = slot * _CLAIM_FIELDS
-            if not data[base + 4]:
-                return slot
-            if data[base + 4] == ClaimStatus.REVOKED and (
-                oldest_ms is None or data[base + 3] < oldest_ms
-            ):
-                oldest, oldest_ms = slot, data[base + 3]
-        if oldest_ms is None:
+        statuses = self._claims[4::_CLAIM_FIELDS]
+        try:
+            return statuses.index(ClaimStatus.FREE)
+        except ValueError:
+            pass
+        revoked = [
+            (self._claims[slot * _CLAIM_FIELDS + 3], slot)
+            for slot, status in enumerate(statuses)
+            if status == ClaimStatus.REVOKED
+        ]
+        if not revoked:
             raise RuntimeError("the claim ring is full")
         # The oldest revoked claim's package is long gone or will be checked against the
         # database when taken (a claim unknown to the ring is never started unchecked).
-        return oldest
+        return min(revoked)[1]
 
     # --- the supervisor -----------------------------------------------------------------------
     def clear(self, entry: RunningJob) -> None:
