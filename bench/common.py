@@ -32,6 +32,7 @@ SECRET_KEY = "bench-secret-key-" + "x" * 44
 JOBS_DB = os.environ.get("BENCH_JOBS_DB", "bench_jobs")
 DJANGOQ_DB = "bench_djangoq"
 PROCRASTINATE_DB = "bench_procrastinate"
+PGQUEUER_DB = "bench_pgqueuer"
 PGBENCH_DB = "bench_pgbench"
 
 

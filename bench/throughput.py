@@ -1,6 +1,7 @@
 """Drain throughput of no-op jobs: this engine through a real `manage.py qcluster`, side by side
-with stock django-q2 (ORM broker), procrastinate 3.10 and pgbench's simple-update ceiling, all on
-the same PostgreSQL server.
+with stock django-q2 (ORM broker), procrastinate 3.10, pgqueuer 1.6 (both its drivers, psycopg and
+asyncpg, at the settings of its own benchmark: 5 dequeuers, batches of 10, uvloop) and pgbench's
+simple-update ceiling, all on the same PostgreSQL server.
 
     .venv/bin/python bench/throughput.py --engine 4:12 --engine 8:24 --djangoq-lean \
         --engine-queues medical_workflow=10,lgpd_analysis=5,compliance_check=3,email=5,default=100
@@ -11,7 +12,8 @@ the same PostgreSQL server.
 Method (identical for the three queues): start the cluster/worker and wait until it has run a
 few warm-up jobs (so it is up and idle); insert the N timed jobs in ONE transaction; t0 = when
 that commit returned; the drain ends at the last job's completion time as recorded in the
-database (engine: max(completed_at); procrastinate: last 'succeeded' event; django-q2: the poll
+database (engine: max(completed_at); procrastinate: last 'succeeded' event; pgqueuer: newest
+'successful' row of its log table; django-q2: the poll
 that sees its queue table empty, 50 ms resolution). rate = N / (end - t0). Each run starts a
 fresh cluster on freshly truncated tables. Medians of --runs runs.
 
@@ -38,6 +40,7 @@ from bench.common import (
     DJANGOQ_DB,
     JOBS_DB,
     PGBENCH_DB,
+    PGQUEUER_DB,
     PROCRASTINATE_DB,
     PYTHON,
     ROOT,
@@ -409,6 +412,82 @@ def run_procrastinate(n: int, concurrency: int) -> dict:
     return result
 
 
+PGQUEUER_DRIVERS = {"psy": "psycopg", "apg": "asyncpg"}
+
+
+def _pgqueuer(command: str, driver: str, *args: str) -> str:
+    out = subprocess.run(
+        [PYTHON, "-m", "bench.pgqueuer_app", command, driver, *args],
+        cwd=ROOT,
+        env=common.base_env(PGQUEUER_DB),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"pgqueuer {command} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def run_pgqueuer(n: int, driver: str) -> dict:
+    """pgqueuer 1.6 with its own benchmark's settings (bench/pgqueuer_app.py)."""
+    env = common.base_env(PGQUEUER_DB)
+    with common.connect(PGQUEUER_DB) as conn:
+        conn.execute("TRUNCATE pgqueuer, pgqueuer_log, pgqueuer_statistics")
+    worker = Subprocess(
+        [PYTHON, "-m", "bench.pgqueuer_app", "worker", driver], env, label=f"pgqueuer-{driver}"
+    ).start()
+    try:
+        with common.connect(PGQUEUER_DB) as conn:
+
+            def waiting():
+                return conn.execute("SELECT count(*) FROM pgqueuer").fetchone()[0]
+
+            worker.wait_for_output("pgqueuer worker starting")
+            json.loads(_pgqueuer("enqueue", driver, str(WARMUP_JOBS)).splitlines()[-1])
+            wait_until(lambda: waiting() == 0, 60, what="pgqueuer warm-up")
+            conn.execute("TRUNCATE pgqueuer_log")
+            roles = {worker.pid: f"worker process (uvloop, {PGQUEUER_DRIVERS[driver]})"}
+            with meter_for(worker, roles, PGQUEUER_DB) as meter:
+                times = json.loads(_pgqueuer("enqueue", driver, str(n)).splitlines()[-1])
+                wait_until(
+                    lambda: waiting() == 0,
+                    DRAIN_TIMEOUT_SECONDS,
+                    interval=0.1,
+                    what="pgqueuer drain",
+                )
+            # its completion log is written in buffered batches: wait until all n are there
+            wait_until(
+                lambda: (
+                    conn.execute(
+                        "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"
+                    ).fetchone()[0]
+                    >= n
+                ),
+                60,
+                what="pgqueuer completion log",
+            )
+            end, successful = conn.execute(
+                "SELECT extract(epoch FROM max(created)), count(*) FROM pgqueuer_log "
+                "WHERE status = 'successful'"
+            ).fetchone()
+    finally:
+        worker.stop()
+    elapsed = float(end) - times["committed"]
+    result = {
+        "system": f"pgqueuer {PGQUEUER_DRIVERS[driver]}",
+        "jobs": n,
+        "seconds": elapsed,
+        "rate": n / elapsed,
+        "cpu": meter.totals(),
+        "states": {"successful": successful},
+        "stopped_cleanly": worker.stopped_cleanly,
+        "foreign_cpu": meter.foreign(),
+    }
+    worker.cleanup()
+    return result
+
+
 def pgbench_binary() -> str:
     return shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
 
@@ -477,6 +556,12 @@ def prepare(systems: set[str]) -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+    if "pgqueuer" in systems:
+        common.ensure_database(PGQUEUER_DB)
+        with common.connect(PGQUEUER_DB) as conn:
+            ready = conn.execute("SELECT to_regclass('public.pgqueuer') IS NOT NULL").fetchone()[0]
+        if not ready:
+            _pgqueuer("install", "psy")
     if "pgbench" in systems and common.ensure_database(PGBENCH_DB):
         subprocess.run(
             [
@@ -557,6 +642,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000, help="engine jobs per run")
     parser.add_argument("--procrastinate-jobs", type=int, default=5_000)
+    parser.add_argument("--pgqueuer-jobs", type=int, default=20_000)
     parser.add_argument("--djangoq-jobs", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
@@ -579,7 +665,7 @@ def main() -> None:
         default="",
         help="JOBS_QUEUES for the extra engine configs (default: settings')",
     )
-    parser.add_argument("--only", default="engine,djangoq,procrastinate,pgbench")
+    parser.add_argument("--only", default="engine,djangoq,procrastinate,pgqueuer,pgbench")
     parser.add_argument(
         "--djangoq-lean",
         action="store_true",
@@ -720,6 +806,16 @@ def main() -> None:
                 f"({r['jobs']} in {r['seconds']:.2f} s)",
                 flush=True,
             )
+    if "pgqueuer" in systems:
+        for driver, name in PGQUEUER_DRIVERS.items():
+            for run in range(args.runs):
+                r = run_pgqueuer(args.pgqueuer_jobs, driver)
+                results.setdefault(f"pgqueuer 1.6 {name}", []).append(r)
+                print(
+                    f"  pgqueuer {name} run {run + 1}: {fmt(r['rate'])} jobs/s "
+                    f"({r['jobs']} in {r['seconds']:.2f} s)",
+                    flush=True,
+                )
     if "pgbench" in systems:
         for run in range(args.runs):
             r = run_pgbench(args.pgbench_seconds, args.pgbench_clients)
@@ -730,7 +826,8 @@ def main() -> None:
     print()
     print(
         f"Throughput, medians of {args.runs} runs (N = engine {args.jobs:,}, procrastinate "
-        f"{args.procrastinate_jobs:,}, django-q2 {args.djangoq_jobs:,}; {args.workers} "
+        f"{args.procrastinate_jobs:,}, pgqueuer {args.pgqueuer_jobs:,}, django-q2 "
+        f"{args.djangoq_jobs:,}; {args.workers} "
         f"workers/concurrency for the peers):"
     )
     rows = []
@@ -751,6 +848,8 @@ def main() -> None:
     djq = medians.get("django-q2 (stock ORM broker)")
     proc = medians.get("procrastinate 3.10")
     pgb = medians.get("pgbench -N (ceiling)")
+    pgq_psy = medians.get("pgqueuer 1.6 psycopg")
+    pgq_apg = medians.get("pgqueuer 1.6 asyncpg")
     engine_keys = [k for k in medians if k.startswith("engine")]
     if engine_keys:
         print()
@@ -762,6 +861,8 @@ def main() -> None:
                     key,
                     fmt(value / djq, 1) + "x" if djq else "n/a",
                     fmt(value / proc, 2) + "x" if proc else "n/a",
+                    fmt(value / pgq_psy, 2) + "x" if pgq_psy else "n/a",
+                    fmt(value / pgq_apg, 2) + "x" if pgq_apg else "n/a",
                     fmt(value / pgb, 2) + "x" if pgb else "n/a",
                 ]
             )
@@ -771,7 +872,9 @@ def main() -> None:
                     "engine config",
                     "/ django-q2 (target >= 15x)",
                     "/ procrastinate (target >= 1x)",
-                    "/ pgbench tps",
+                    "/ pgqueuer psycopg (target >= 1x)",
+                    "/ pgqueuer asyncpg (goal)",
+                    "/ pgbench tps (target >= 0.7x)",
                 ],
                 ratio_rows,
             )
