@@ -13,6 +13,14 @@ plus multiprocessing's helper processes if any), from psutil's memory_full_info(
 - USS: pages private to the process (what killing it would free).
 Idle = 5 samples 1 s apart after the node has been ready for 5 s; draining = samples every 0.5 s
 while --jobs no-op jobs drain (median and max of the tree sums). Medians over --runs runs.
+
+Growth (issue 18: no growth over a million jobs):
+
+    .venv/bin/python bench/memory.py --growth 1000000 [--chunk 100000]
+
+one node drains --growth jobs inserted --chunk at a time (SQL generate_series; completed rows
+deleted after each chunk, as the pruner would); the tree's PSS is sampled after each chunk once
+the node is idle again. Growth = last sample - the sample after the first chunk.
 """
 
 from __future__ import annotations
@@ -105,15 +113,75 @@ def one_run(n: int) -> dict:
     }
 
 
+def growth_run(total: int, chunk: int) -> list[dict]:
+    from bench.backlog import FILL
+
+    with common.connect(JOBS_DB) as conn:
+        common.reset_jobs_tables(conn)
+    cluster = common.engine_cluster(JOBS_DB).start()
+    samples = []
+    try:
+        cluster.wait_for_output(" ready:")
+        time.sleep(5.0)
+        roles = cluster_roles(cluster)
+        samples.append({"jobs": 0, **sample(cluster, roles)["total"]})
+        done = 0
+        with common.connect(JOBS_DB) as conn:
+            while done < total:
+                n = min(chunk, total - done)
+                conn.execute(FILL, {"state": "available", "n": n})
+                deadline = time.monotonic() + 1800
+                while conn.execute(
+                    "SELECT count(*) FROM jobs_job WHERE state IN ('available', 'executing')"
+                ).fetchone()[0]:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"chunk of {n} not drained within 1800 s")
+                    time.sleep(0.5)
+                failed = conn.execute(
+                    "SELECT count(*) FROM jobs_job WHERE state <> 'completed'"
+                ).fetchone()[0]
+                conn.execute("DELETE FROM jobs_job WHERE state = 'completed'")
+                done += n
+                time.sleep(2.0)
+                samples.append(
+                    {"jobs": done, "not_completed": failed, **sample(cluster, roles)["total"]}
+                )
+                print(
+                    f"  after {done:,} jobs: tree PSS {samples[-1]['pss']:.1f} MB, USS "
+                    f"{samples[-1]['uss']:.1f} MB ({samples[-1]['processes']} processes; "
+                    f"not completed: {failed})",
+                    flush=True,
+                )
+    finally:
+        cluster.stop()
+    cluster.cleanup()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--growth", type=int, default=0, help="jobs for the growth run")
+    parser.add_argument("--chunk", type=int, default=100_000)
     args = parser.parse_args()
 
     info = common.machine()
     common.print_machine(info)
     common.migrate_jobs_database(JOBS_DB)
+    if args.growth:
+        samples = growth_run(args.growth, args.chunk)
+        first, last = samples[1], samples[-1]
+        print(
+            f"\nPSS of the tree: idle before {samples[0]['pss']:.1f} MB, after the first chunk "
+            f"{first['pss']:.1f} MB, after {last['jobs']:,} jobs {last['pss']:.1f} MB: growth "
+            f"{last['pss'] - first['pss']:+.1f} MB (USS {last['uss'] - first['uss']:+.1f} MB)"
+        )
+        path = common.save(
+            "memory-growth", {"machine": info, "args": vars(args), "samples": samples}
+        )
+        print(f"saved {path}")
+        return
 
     runs = []
     for run in range(args.runs):
