@@ -145,21 +145,18 @@ CREATE OR REPLACE TRIGGER jobs_job_workflow_recount BEFORE UPDATE OF state ON jo
         AND OLD.state IN ('completed', 'discarded', 'cancelled'))
   EXECUTE FUNCTION jobs_workflow_recount();
 
--- A finished step is back (retry): dependents its old state had settled wait for it again;
--- when it had failed, the dependents that followed it (their last error names a 'dep'),
--- transitively, are suspended again with their deps counted afresh, unless another of their
--- deps failed on its own; the 'run' dependents of those wait for them again too.
+-- A finished step is back (retry). When it had failed, the dependents that followed it (their
+-- last error names a 'dep'), transitively, are suspended again, unless another of their deps
+-- failed on its own. Then every suspended dependent of it and of those counts its deps afresh
+-- (a recount, not an increment: two steps of one workflow retried in one statement cannot
+-- count one dep twice), their deps locked FOR SHARE first as in jobs_workflow_recount.
 CREATE OR REPLACE FUNCTION jobs_workflow_reopen() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v_restored bigint[] := '{}';
+  v_waiting bigint[];
 BEGIN
   IF current_setting('jobs.workflow_cascade', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM set_config('jobs.workflow_cascade', 'on', true);
-  WITH waiting AS (
-    SELECT d.id FROM jobs_job_dep e JOIN jobs_job d ON d.id = e.job_id
-     WHERE e.dep_id = NEW.id AND d.state = 'suspended'
-       AND jobs_dep_settled(OLD.state, d.on_dep_failure)
-     ORDER BY d.id FOR UPDATE OF d
-  )
-  UPDATE jobs_job d SET deps_pending = d.deps_pending + 1 FROM waiting w WHERE d.id = w.id;
   IF OLD.state IN ('discarded', 'cancelled') THEN
     WITH RECURSIVE back(id) AS (
       SELECT d.id FROM jobs_job_dep e JOIN jobs_job d ON d.id = e.job_id
@@ -177,21 +174,27 @@ BEGIN
             AND NOT (u.errors -> -1) ? 'dep' AND NOT jobs_dep_settled(u.state, d.on_dep_failure))
        ORDER BY d.id FOR UPDATE OF d
     ), restored AS (
-      UPDATE jobs_job d SET state = 'suspended', cancelled_at = NULL, discarded_at = NULL,
-             deps_pending = (SELECT count(*) FROM jobs_job_dep e JOIN jobs_job u ON u.id = e.dep_id
-                              WHERE e.job_id = d.id
-                                AND NOT jobs_dep_settled(u.state, d.on_dep_failure))
+      UPDATE jobs_job d SET state = 'suspended', cancelled_at = NULL, discarded_at = NULL
         FROM candidates c WHERE d.id = c.id
       RETURNING d.id
-    ), run_waiting AS (
-      SELECT e.job_id AS id, count(*) AS n FROM restored r JOIN jobs_job_dep e ON e.dep_id = r.id
-       GROUP BY e.job_id
-    ), run_locked AS (
-      SELECT d.id, w.n FROM run_waiting w JOIN jobs_job d ON d.id = w.id
-       WHERE d.state = 'suspended' AND d.on_dep_failure = 'run'
-       ORDER BY d.id FOR UPDATE OF d
     )
-    UPDATE jobs_job d SET deps_pending = d.deps_pending + r.n FROM run_locked r WHERE d.id = r.id;
+    SELECT coalesce(array_agg(id), '{}') INTO v_restored FROM restored;
+  END IF;
+  SELECT array_agg(DISTINCT d.id) INTO v_waiting
+    FROM jobs_job_dep e JOIN jobs_job d ON d.id = e.job_id
+   WHERE e.dep_id = ANY(NEW.id || v_restored) AND d.state = 'suspended';
+  IF v_waiting IS NOT NULL THEN
+    PERFORM 1 FROM jobs_job u
+     WHERE u.id IN (SELECT dep_id FROM jobs_job_dep WHERE job_id = ANY(v_waiting))
+     ORDER BY u.id FOR SHARE;
+    WITH locked AS (
+      SELECT id FROM jobs_job WHERE id = ANY(v_waiting) AND state = 'suspended'
+       ORDER BY id FOR UPDATE
+    )
+    UPDATE jobs_job d SET deps_pending = (
+        SELECT count(*) FROM jobs_job_dep e JOIN jobs_job u ON u.id = e.dep_id
+         WHERE e.job_id = d.id AND NOT jobs_dep_settled(u.state, d.on_dep_failure))
+      FROM locked l WHERE d.id = l.id;
   END IF;
   PERFORM set_config('jobs.workflow_cascade', 'off', true);
   RETURN NULL;
