@@ -135,7 +135,7 @@ def insert_workflow(workflow: Workflow) -> dict[str, Job]:
     steps, prepared, columns = _step_params(workflow)
     saved = store_workflows.insert_workflow(workflow.name, columns, prepared)
     if saved is None:
-        return _existing(prepared)
+        return _existing(steps, prepared)
     jobs = {job.step: job for job in saved}
     if strategies.current_mode() == "inline":
         for step in steps:  # topological order: a released step runs after its deps
@@ -145,16 +145,17 @@ def insert_workflow(workflow: Workflow) -> dict[str, Job]:
     return jobs
 
 
-def _existing(prepared: list[dict]) -> dict[str, Job]:
-    existing = store_workflows.find_conflicting(prepared)
-    if existing is None:  # the duplicate left its unique states meanwhile: rare, say so
+def _existing(steps: list[_Step], prepared: list[dict]) -> dict[str, Job]:
+    found = store_workflows.find_conflicting(prepared)
+    if found is None:  # the duplicate left its unique states meanwhile: rare, say so
         raise JobValidationError(
             "A unique step of this workflow conflicted with a job that then went away; "
             "insert the workflow again."
         )
-    if existing.workflow_id is None:
+    position, existing = found
+    if existing.workflow_id is None:  # a job inserted on its own: only that step exists
         existing.conflict = True
-        return {existing.step or existing.worker_name: existing}
+        return {steps[position].spec.name: existing}
     jobs = store_workflows.workflow_steps(existing.workflow_id)
     for job in jobs:
         job.conflict = True

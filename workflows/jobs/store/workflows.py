@@ -123,16 +123,17 @@ def insert_workflow(name: str, params: dict, prepared: list[dict]) -> list | Non
 
 
 def find_conflicting(prepared: list[dict]):
-    """The existing job a unique step of a refused workflow duplicates."""
+    """(position in `prepared`, existing job) of the first unique step of a refused workflow
+    that duplicates an existing job, or None."""
+    from workflows.jobs.store.rows import job_from_row
+
     with connection.cursor() as cursor:
-        for p in prepared:
+        for position, p in enumerate(prepared):
             if p["uniq_key"]:
                 cursor.execute(sql.FIND_UNIQUE_CONFLICT, p)
                 row = cursor.fetchone()
                 if row:
-                    from workflows.jobs.store.rows import job_from_row
-
-                    return job_from_row(row)
+                    return position, job_from_row(row)
     return None
 
 
