@@ -123,9 +123,7 @@ def _record(
     return outcome
 
 
-def stage_run(
-    *, post_id: int, stage: str, content_version: int | None, chained: bool = False
-):
+def stage_run(*, post_id: int, stage: str, content_version: int | None, chained: bool = False):
     """Run one stage for one content version. Returns a job outcome (None = done)."""
     from workflows.analyzers import AnalyzerInputError, AnalyzerTrap, run_analyzer
 
