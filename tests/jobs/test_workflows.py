@@ -262,3 +262,13 @@ def test_a_thousand_step_fan_in_settles_with_linear_work():
     # Each settled step reads its own edges (about 2,000 in all); a recount of the sink's
     # deps at each of its 998 deps would read about a million.
     assert _dep_edge_reads() - before < 20_000
+
+
+def test_inline_testing_mode_runs_a_workflow_in_dependency_order(executions):
+    from workflows.jobs.testing import testing_mode
+
+    with testing_mode("inline"):
+        jobs = insert_workflow(_diamond())
+    assert {name: job.state for name, job in jobs.items()} == dict.fromkeys("abcd", "completed")
+    started = [row["job_id"] for row in executions("start")]
+    assert started.index(jobs["a"].pk) == 0 and started.index(jobs["d"].pk) == 3
