@@ -113,7 +113,8 @@ def setup_django(database: str = JOBS_DB, **extra: str) -> None:
 
 
 def reset_jobs_tables(conn) -> None:
-    conn.execute("TRUNCATE jobs_job RESTART IDENTITY")
+    # CASCADE: the workflow edges (jobs_job_dep) reference jobs_job.
+    conn.execute("TRUNCATE jobs_job RESTART IDENTITY CASCADE")
     conn.execute("DELETE FROM jobs_node")
     conn.execute("DELETE FROM jobs_queue")
 

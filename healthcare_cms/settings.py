@@ -225,6 +225,7 @@ JOBS = {
         "discarded": env.int("JOBS_PRUNE_DISCARDED_AFTER_SECONDS", default=30 * 86400),
     },
     "worker_modules": env.list("JOBS_WORKER_MODULES", default=[]),
+    "workflow_max_steps": env.int("JOBS_WORKFLOW_MAX_STEPS", default=1000),
     "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
     # Each view of a job's raw args (permission jobs.view_job_args) goes to the audit log.
     "args_view_auditor": "compliance.job_access.job_args_view_record",

@@ -11,6 +11,7 @@ from healthcare_cms.privacy.identifiers import cpf_generate
 from tests.factories import UserFactory
 from workflows.analyzers import analyzer_info
 from workflows.jobs import Job, insert
+from workflows.jobs.models import JobWorkflow
 from workflows.jobs.testing import assert_enqueued, drain_queue, perform_job, refute_enqueued
 from workflows.medical.models import StageResult
 from workflows.medical.workers import MedicalWorkflowWorker
@@ -33,8 +34,11 @@ def test_saving_a_post_enqueues_its_lgpd_analysis_in_the_same_transaction():
     assert_enqueued(
         worker=MedicalWorkflowWorker, args={"post_id": post.pk, "stage": "s21_lgpd_analysis"}
     )
-    job = Job.objects.get()
+    job = Job.objects.get(step="lgpd")
     assert (job.queue, job.max_attempts, job.priority) == ("medical_workflow", 3, 0)
+    # One workflow: the later stages wait for the one before.
+    steps = dict(Job.objects.values_list("step", "state"))
+    assert steps == {"lgpd": "available", "claims": "suspended", "cfm": "suspended"}
     assert Post.objects.get(pk=post.pk).workflow_status == "analyzing"
 
 
@@ -71,10 +75,8 @@ def test_a_clean_medical_post_passes_all_three_stages_and_is_approved():
 
 def test_the_product_spec_example_scores_85():
     post = _create("Patient John Doe has diabetes", category="general_practice")
-    assert (
-        perform_job(MedicalWorkflowWorker, {"post_id": post.pk, "stage": "s21_lgpd_analysis"})
-        is None
-    )
+    result = perform_job(MedicalWorkflowWorker, {"post_id": post.pk, "stage": "s21_lgpd_analysis"})
+    assert type(result).__name__ == "Cancel", "sensitive data: the later stages do not run"
     post.refresh_from_db()
     assert post.phi_detected is True and post.lgpd_risk_score == 85
 
@@ -97,6 +99,27 @@ def test_portuguese_patient_data_scores_higher_and_blocks_the_post():
     )
 
 
+def test_a_stage_that_does_not_pass_cancels_the_later_ones_with_its_reasons():
+    cpf = cpf_generate(random.Random(7))
+    post = _create(f"Paciente João da Silva, diabético, CPF {cpf}.")
+    counts = drain_queue("medical_workflow")
+    assert (counts["success"], counts["cancelled"]) == (0, 1)
+    steps = {job.step: job for job in Job.objects.filter(workflow__isnull=False)}
+    assert {name: job.state for name, job in steps.items()} == {
+        "lgpd": "cancelled",
+        "claims": "cancelled",
+        "cfm": "cancelled",
+    }
+    assert JobWorkflow.objects.get().name == f"post {post.pk} v1 validation"
+    for name in ("claims", "cfm"):
+        reason = steps[name].last_error
+        assert "S.2.1 LGPD analysis judged the post blocked; later stages skipped." in reason
+        assert "LGPD art. 5 II" in reason
+        assert cpf not in reason and "João" not in reason
+    assert steps["claims"].last_error.startswith("Cancelled: dep 'lgpd'")
+    assert steps["cfm"].last_error.startswith("Cancelled: dep 'claims'")
+
+
 def test_cfm_violations_block_with_their_legal_references():
     post = _create(
         "MÉDICO: Dr. Bruno Lima, CRM/RJ 654321. O melhor dermatologista do Brasil! "
@@ -116,7 +139,8 @@ def test_saving_the_same_content_twice_starts_one_run():
     post = _create(CLEAN_MEDICAL)
     post = post_update(post=post, actor=post.author, medical_category="oncology")
     post.save()
-    assert Job.objects.filter(worker__endswith="MedicalWorkflowWorker").count() == 1
+    assert Job.objects.filter(worker__endswith="MedicalWorkflowWorker").count() == 3
+    assert JobWorkflow.objects.count() == 1
     drain_queue("medical_workflow")
     Post.objects.get(pk=post.pk).save()
     assert Job.objects.filter(args__stage="s21_lgpd_analysis").count() == 1
@@ -124,7 +148,7 @@ def test_saving_the_same_content_twice_starts_one_run():
 
 def test_an_edit_during_a_run_stops_the_stale_run_without_overwriting_newer_results():
     post = _create(CLEAN_MEDICAL)
-    stale = Job.objects.get()
+    stale = Job.objects.get(step="lgpd", args__content_version=1)
     post_update(post=post, actor=post.author, body="Paciente Maria Souza tem câncer.")
     result = perform_job(MedicalWorkflowWorker, stale.args)
     assert type(result).__name__ == "Cancel" and "changed" in result.reason
@@ -175,7 +199,7 @@ def test_an_analyzer_stopped_by_its_sandbox_fails_closed(monkeypatch):
     assert counts["discard"] == 1
     post.refresh_from_db()
     assert post.workflow_status == "needs_review"
-    job = Job.objects.get()
+    job = Job.objects.get(step="lgpd")
     assert job.state == "discarded" and "stopped by its sandbox (fuel)" in job.errors[0]["error"]
     result = StageResult.objects.get(post=post)
     assert result.outcome == "error" and "fuel" in result.reasons[0]
@@ -197,5 +221,5 @@ def test_a_database_error_retries():
     with connection.cursor() as cursor:
         cursor.execute("RESET lock_timeout")
     assert counts["failure"] == 1
-    job = Job.objects.get()
+    job = Job.objects.get(step="lgpd")
     assert job.state == "retryable" and "LockNotAvailable" in job.errors[0]["error"]

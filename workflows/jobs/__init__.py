@@ -8,6 +8,7 @@ Public API (every name below, and only these; see docs/job-engine.md and docs/ar
         insert, insert_all, retry_job, cancel_job,
         pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
         JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
+        Workflow, insert_workflow, cancel_workflow, retry_workflow,
     )
 
 Test helpers are in workflows.jobs.testing. Everything else in this package is internal.
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
         scale_queue,
     )
     from workflows.jobs.api.worker import Worker
+    from workflows.jobs.api.workflows import (
+        Workflow,
+        cancel_workflow,
+        insert_workflow,
+        retry_workflow,
+    )
     from workflows.jobs.models import Job
     from workflows.jobs.policy.errors import (
         CrontabError,
@@ -72,6 +79,10 @@ _EXPORTS = {
     "scale_queue": "workflows.jobs.api.queues",
     "check_queue": "workflows.jobs.api.queues",
     "queues_overview": "workflows.jobs.api.queues",
+    "Workflow": "workflows.jobs.api.workflows",
+    "insert_workflow": "workflows.jobs.api.workflows",
+    "cancel_workflow": "workflows.jobs.api.workflows",
+    "retry_workflow": "workflows.jobs.api.workflows",
 }
 
 __all__ = [
@@ -91,14 +102,18 @@ __all__ = [
     "UniqueOptionError",
     "UnknownQueueError",
     "Worker",
+    "Workflow",
     "cancel_job",
+    "cancel_workflow",
     "check_queue",
     "insert",
     "insert_all",
+    "insert_workflow",
     "pause_queue",
     "queues_overview",
     "resume_queue",
     "retry_job",
+    "retry_workflow",
     "scale_queue",
 ]
 

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 
+from workflows.jobs.admin_workflows import WORKFLOW_FIELDSET, WorkflowJobMixin
 from workflows.jobs.api import services
 from workflows.jobs.api.queues import (
     check_queue,
@@ -65,7 +66,7 @@ def _pretty_json(value) -> str:
     )
 
 
-class ReadOnlyJobAdmin(ViewOnlyAdmin):
+class ReadOnlyJobAdmin(WorkflowJobMixin, ViewOnlyAdmin):
     list_display = (
         "id",
         "worker_name",
@@ -98,6 +99,7 @@ class ReadOnlyJobAdmin(ViewOnlyAdmin):
             },
         ),
         ("Data", {"fields": ("pretty_args", "pretty_meta")}),
+        WORKFLOW_FIELDSET,
     )
 
     def get_fieldsets(self, request, obj=None):

@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "crontab": [],
     "testing": None,
     "plugins": [],
+    # A workflow (workflows.jobs.Workflow) of more steps is refused before any SQL.
+    "workflow_max_steps": 1000,
 }
 
 
@@ -76,6 +78,7 @@ class JobsSettings:
     testing: str | None
     plugins: list[str] = field(default_factory=list)
     args_view_auditor: str | None = None
+    workflow_max_steps: int = 1000
 
     @property
     def queue_names(self) -> list[str]:

@@ -44,6 +44,19 @@ class Job(models.Model):
         choices=[(o.value, o.value) for o in Outcome],
         help_text="How the last attempt ended (workflows.jobs.Outcome).",
     )
+    # Workflows (workflows.jobs.api.workflows): the step's workflow and name, what it does
+    # when a dep fails, and how many deps it still waits for (kept by schema.sql's triggers).
+    workflow = models.ForeignKey(
+        "JobWorkflow",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="jobs",
+    )
+    step = models.CharField(max_length=128, null=True, blank=True)
+    on_dep_failure = models.CharField(max_length=8, null=True, blank=True)
+    deps_pending = models.IntegerField(db_default=0, default=0)
 
     class Meta:
         db_table = "jobs_job"
@@ -108,6 +121,11 @@ class Job(models.Model):
                 name="jobs_job_discarded",
                 condition=models.Q(state="discarded"),
             ),
+            models.Index(
+                fields=["workflow", "step"],
+                name="jobs_job_workflow",
+                condition=models.Q(workflow__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,11 +141,57 @@ class Job(models.Model):
             return ""
         return str(self.errors[-1].get("error", ""))
 
+    def dep_results(self) -> dict[str, object]:
+        """A workflow step's deps, by step name, with their recorded results (the `result`
+        of a Worker with `record = True`; None for a dep that recorded none)."""
+        deps = JobDependency.objects.filter(job_id=self.pk).select_related("dep")
+        return {edge.dep.step: getattr(edge.dep, "result", None) for edge in deps}
+
     @property
     def last_error_line(self) -> str:
         """The last line of the last error: for a traceback, the exception and its message."""
         lines = [line for line in self.last_error.strip().splitlines() if line.strip()]
         return lines[-1].strip() if lines else ""
+
+
+class JobWorkflow(models.Model):
+    """A workflow: jobs inserted together (workflows.jobs.insert_workflow), each a named step
+    that may wait for others. Its state is its steps' states."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=200)
+    inserted_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "jobs_workflow"
+        ordering = ["-id"]
+        verbose_name = "workflow"
+
+    def __str__(self) -> str:
+        return f"{self.name} (workflow {self.pk})"
+
+
+class JobDependency(models.Model):
+    """An edge of a workflow: `job` waits for `dep`. Both foreign keys are ON DELETE CASCADE
+    in the database (migration 0013), so pruning a job drops its edges."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(
+        Job, on_delete=models.DO_NOTHING, db_constraint=False, related_name="dep_edges"
+    )
+    dep = models.ForeignKey(
+        Job, on_delete=models.DO_NOTHING, db_constraint=False, related_name="dependent_edges"
+    )
+
+    class Meta:
+        db_table = "jobs_job_dep"
+        constraints = [
+            models.UniqueConstraint(fields=["dep", "job"], name="jobs_job_dep_unique"),
+        ]
+        indexes = [models.Index(fields=["job"], name="jobs_job_dep_job")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} waits for job {self.dep_id}"
 
 
 class DeadLetter(Job):

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from healthcare_cms.content.models import Post, WorkflowStatus
-from workflows.jobs import Cancel, Discard
+from workflows.jobs import Cancel, Discard, insert_workflow
 from workflows.medical import stages
 from workflows.medical.models import Stage, StageOutcome, StageResult
 
@@ -27,19 +27,21 @@ def analysed_text(post: Post) -> str:
 def validation_start(*, post: Post):
     """Start validating the post's current content, unless it already was (or is being).
 
-    Runs in the caller's transaction: a save that rolls back starts nothing. Returns the
-    first stage's job, or None when this content version was validated already.
+    The three stages are one workflow (workflows.jobs.insert_workflow): LGPD, then claims,
+    then CFM, each waiting for the one before; a stage that does not pass cancels the later
+    ones with its reasons. Runs in the caller's transaction: a save that rolls back starts
+    nothing. Returns the first stage's job, or None when this content version was validated
+    already; a save of content already being validated returns its run (conflict=True).
     """
-    from workflows.medical.workers import MedicalWorkflowWorker
+    from workflows.medical.workers import pipeline_workflow
 
     already_judged = StageResult.objects.filter(
         post=post, stage=Stage.LGPD, content_version=post.content_version
     ).exists()
     if already_judged:
         return None
-    job = MedicalWorkflowWorker.enqueue(
-        {"post_id": post.pk, "stage": Stage.LGPD, "content_version": post.content_version}
-    )
+    jobs = insert_workflow(pipeline_workflow(post.pk, post.content_version))
+    job = jobs[stages.STEP_OF_STAGE[Stage.LGPD]]
     if not job.conflict:
         Post.objects.filter(pk=post.pk).update(workflow_status=WorkflowStatus.ANALYZING)
     return job
@@ -60,8 +62,15 @@ def _record(
     analysis: dict[str, Any] | None,
     judgement: stages.Judgement,
     duration_ms: int,
+    chained: bool = False,
+    stop_with_cancel: bool = True,
 ):
-    """Store the stage's result and move the post on, unless the post changed meanwhile."""
+    """Store the stage's result and move the post on, unless the post changed meanwhile.
+
+    A stage that does not pass returns Cancel with its reasons: the workflow then cancels
+    the later stages, each naming it (what the reviewer reads on the post's pipeline).
+    `chained`: a stage job from before the pipeline was a workflow enqueues the next stage
+    itself, as it did then."""
     from workflows.medical.workers import MedicalWorkflowWorker
 
     with transaction.atomic():
@@ -97,20 +106,24 @@ def _record(
             changes["phi_detected"] = bool(analysis["phi_detected"])
             changes["lgpd_risk_score"] = int(analysis["risk_score"])
         following = stages.next_stage(stage)
+        outcome = None
         if judgement.outcome != StageOutcome.PASSED:
             changes["workflow_status"] = STATUS_OF_OUTCOME[judgement.outcome]
+            if following and stop_with_cancel:
+                outcome = stages.stopped_pipeline(stage, judgement)
         elif following is None:
             changes["workflow_status"] = WorkflowStatus.APPROVED
         else:
             changes["workflow_status"] = WorkflowStatus.ANALYZING
-            MedicalWorkflowWorker.enqueue(
-                {"post_id": post.pk, "stage": following, "content_version": content_version}
-            )
+            if chained:
+                MedicalWorkflowWorker.enqueue(
+                    {"post_id": post.pk, "stage": following, "content_version": content_version}
+                )
         Post.objects.filter(pk=post.pk).update(**changes)
-    return None
+    return outcome
 
 
-def stage_run(*, post_id: int, stage: str, content_version: int | None):
+def stage_run(*, post_id: int, stage: str, content_version: int | None, chained: bool = False):
     """Run one stage for one content version. Returns a job outcome (None = done)."""
     from workflows.analyzers import AnalyzerInputError, AnalyzerTrap, run_analyzer
 
@@ -138,6 +151,7 @@ def stage_run(*, post_id: int, stage: str, content_version: int | None):
             analysis=analysis,
             judgement=judgement,
             duration_ms=int((time.monotonic() - started) * 1000),
+            chained=chained,
         )
     outcome = _record(
         post_id=post_id,
@@ -146,5 +160,7 @@ def stage_run(*, post_id: int, stage: str, content_version: int | None):
         analysis=None,
         judgement=stages.Judgement(StageOutcome.ERROR, [reason]),
         duration_ms=int((time.monotonic() - started) * 1000),
+        stop_with_cancel=False,
     )
+    # Discarded (the later stages follow it, cancelled), unless the post changed meanwhile.
     return outcome or Discard(reason)

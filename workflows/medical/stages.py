@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.jobs import Cancel
 from workflows.medical.models import Stage, StageOutcome
 
 PIPELINE: tuple[str, ...] = (Stage.LGPD, Stage.CLAIMS, Stage.CFM)
 ANALYZER_OF_STAGE = {Stage.LGPD: "lgpd", Stage.CLAIMS: "claims", Stage.CFM: "cfm"}
+# The pipeline's workflow names each stage's step after its analyzer.
+STEP_OF_STAGE = dict(ANALYZER_OF_STAGE)
 # LGPD art. 5 II: an identified person together with a health condition is sensitive data.
 SENSITIVE_RISK_SCORE = 85
 # Rules about the physician's identification apply to medical publicity only.
@@ -28,6 +31,14 @@ class Judgement:
 def next_stage(stage: str) -> str | None:
     index = PIPELINE.index(stage)
     return PIPELINE[index + 1] if index + 1 < len(PIPELINE) else None
+
+
+def stopped_pipeline(stage: str, judgement: Judgement) -> Cancel:
+    """The outcome of a stage that did not pass: Cancel, so the workflow cancels the later
+    stages, its reasons (rules and legal references, never the matched text) in each."""
+    label = Stage(stage).label
+    reasons = " ".join(judgement.reasons) or "no reason recorded"
+    return Cancel(f"{label} judged the post {judgement.outcome}; later stages skipped. {reasons}")
 
 
 def relevant_findings(stage: str, findings: list[dict[str, Any]], *, medical: bool) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.jobs import DEFAULT_UNIQUE_STATES, Discard, Job, Unique, Worker
+from workflows.jobs import DEFAULT_UNIQUE_STATES, Discard, Job, Unique, Worker, Workflow
 from workflows.medical import services, stages
 
 STAGE_TIMEOUT_SECONDS = 5 * 60
@@ -30,5 +30,21 @@ class MedicalWorkflowWorker(Worker):
         if not isinstance(post_id, int):
             return Discard(f"args must name the post as an integer post_id; got {post_id!r}")
         return services.stage_run(
-            post_id=post_id, stage=stage, content_version=job.args.get("content_version")
+            post_id=post_id,
+            stage=stage,
+            content_version=job.args.get("content_version"),
+            # A stage job from before the pipeline was a workflow has no step.
+            chained=job.step is None,
         )
+
+
+def pipeline_workflow(post_id: int, content_version: int) -> Workflow:
+    """One post version's validation: each stage waits for the one before."""
+    workflow = Workflow(name=f"post {post_id} v{content_version} validation")
+    previous: list[str] = []
+    for stage in stages.PIPELINE:
+        step = stages.STEP_OF_STAGE[stage]
+        args = {"post_id": post_id, "stage": stage, "content_version": content_version}
+        workflow.add(step, MedicalWorkflowWorker.new(args), deps=previous)
+        previous = [step]
+    return workflow

@@ -13,6 +13,9 @@ class JobState(models.TextChoices):
     COMPLETED = "completed"
     DISCARDED = "discarded"
     CANCELLED = "cancelled"
+    # A workflow step waiting for its deps (Oban 2.21's name): never claimed, rescued, staged
+    # or pruned; the step's last dep settling makes it available (workflows.jobs.api.workflows).
+    SUSPENDED = "suspended"
 
 
 ALL_STATES: tuple[str, ...] = tuple(JobState.values)

@@ -224,17 +224,21 @@ SELECT id, attempt, attempted_at FROM jobs_job
 CANCELLED_AMONG = "SELECT id FROM jobs_job WHERE id = ANY(%s::bigint[]) AND state = 'cancelled'"
 
 # --- Operations ------------------------------------------------------------------------------
+# A workflow step waiting for its deps is not retried (it would run before them); a finished
+# step whose deps are not all settled goes back to suspended (schema.sql's
+# jobs_workflow_recount trigger).
 RETRY_JOBS = """
 UPDATE jobs_job SET state = 'available', scheduled_at = now(),
        max_attempts = greatest(max_attempts, attempt + 1),
        completed_at = NULL, discarded_at = NULL, cancelled_at = NULL
- WHERE id = ANY(%s::bigint[]) AND state NOT IN ('available', 'executing')
+ WHERE id = ANY(%s::bigint[]) AND state NOT IN ('available', 'executing', 'suspended')
 RETURNING id, queue
 """
 
 CANCEL_JOBS = """
 UPDATE jobs_job SET state = 'cancelled', cancelled_at = now()
- WHERE id = ANY(%s::bigint[]) AND state IN ('available', 'scheduled', 'retryable', 'executing')
+ WHERE id = ANY(%s::bigint[])
+   AND state IN ('available', 'scheduled', 'retryable', 'executing', 'suspended')
 RETURNING id
 """
 
