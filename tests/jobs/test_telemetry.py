@@ -193,3 +193,23 @@ def test_patient_data_reaches_no_log_metric_or_signal(caplog):
         assert secret not in exposition
         for call in failures:
             assert secret not in call["error"]
+
+
+def test_a_cron_slot_is_a_plugin_run_counted_once_inserted():
+    from workflows.jobs.node.cron import crontab, insert_cron_job
+
+    entry = crontab()[0]
+    before = (
+        REGISTRY.get_sample_value("jobs_plugin_runs_total", {"plugin": "cron", "outcome": "ok"})
+        or 0.0
+    )
+    with received(signals.plugin_ran) as runs:
+        insert_cron_job(entry.worker, entry.expression, "2026-11-30T10:00:00+00:00")
+        insert_cron_job(entry.worker, entry.expression, "2026-11-30T10:00:00+00:00")
+    assert [(r["plugin"], r["counts"], r["error"]) for r in runs] == [
+        ("cron", {"inserted": 1}, None),
+        ("cron", {"inserted": 0}, None),
+    ]
+    assert all(r["duration_seconds"] >= 0 and r["sender"] is None for r in runs)
+    after = REGISTRY.get_sample_value("jobs_plugin_runs_total", {"plugin": "cron", "outcome": "ok"})
+    assert after == before + 2

@@ -7,10 +7,12 @@ Public API (every name below, and only these; see docs/job-engine.md and docs/ar
         DEFAULT_UNIQUE_STATES,
         insert, insert_all, retry_job, cancel_job,
         pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
+        metrics_view,   # the web app's Prometheus endpoint (docs/observability.md)
         JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
     )
 
-Test helpers are in workflows.jobs.testing. Everything else in this package is internal.
+Telemetry signals are in workflows.jobs.signals, test helpers in workflows.jobs.testing.
+Everything else in this package is internal.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     )
     from workflows.jobs.policy.states import JobState
     from workflows.jobs.policy.unique import DEFAULT_UNIQUE_STATES, Unique, UniqueOptionError
+    from workflows.jobs.telemetry.web import metrics_view
 
 _EXPORTS = {
     "Worker": "workflows.jobs.api.worker",
@@ -72,6 +75,7 @@ _EXPORTS = {
     "scale_queue": "workflows.jobs.api.queues",
     "check_queue": "workflows.jobs.api.queues",
     "queues_overview": "workflows.jobs.api.queues",
+    "metrics_view": "workflows.jobs.telemetry.web",
 }
 
 __all__ = [
@@ -95,6 +99,7 @@ __all__ = [
     "check_queue",
     "insert",
     "insert_all",
+    "metrics_view",
     "pause_queue",
     "queues_overview",
     "resume_queue",
