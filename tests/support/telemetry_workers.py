@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from workflows.jobs import Cancel, Discard, Snooze, Worker
 
 # Synthetic, valid-checksum identifiers (healthcare_cms.privacy.identifiers) and a made-up name.
@@ -52,3 +54,24 @@ class OutcomeWorker(Worker):
 
     def backoff(self, job):
         return 17
+
+
+def _witness_finished(sender, job, outcome, **kwargs):
+    """In a cluster's worker processes: each job_finished as a row of test_executions, written
+    on the process's own autocommit connection (the outcome is committed by then)."""
+    from tests.support.workers import INSERT_EXECUTION, _witness_connection
+
+    values = [job.pk, f"finished:{outcome}", job.attempt, os.getpid(), job.queue, ""]
+    _witness_connection().execute(INSERT_EXECUTION, values)
+
+
+def _broken_receiver(sender, **kwargs):
+    raise RuntimeError(f"a receiver bug quoting {PATIENT_CPF}")
+
+
+if os.environ.get("TELEMETRY_TEST_RECEIVERS") == "1":
+    from workflows.jobs import signals
+
+    signals.job_started.connect(_broken_receiver, weak=False)
+    signals.job_finished.connect(_broken_receiver, weak=False)
+    signals.job_finished.connect(_witness_finished, weak=False)

@@ -10,13 +10,14 @@ telemetry problem is logged and the job's outcome stands.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 
 from workflows.jobs import signals
 from workflows.jobs.policy.outcomes import AttemptResult, Outcome
 from workflows.jobs.policy.registry import resolve_worker
-from workflows.jobs.telemetry import logs, metrics, sentry
+from workflows.jobs.telemetry import logs, metrics
 
 logger = logging.getLogger("workflows.jobs")
 UNKNOWN_WORKER = "unknown"
@@ -47,7 +48,19 @@ def outcome_name(result: AttemptResult) -> str | None:
     return result.outcome.value
 
 
+def _sentry():
+    """The Sentry reporter, if the process uses Sentry (the product imported and initialized
+    sentry_sdk); importing it also keeps the attempt log out of Sentry's logging integration.
+    A process without Sentry never imports the SDK (nor its loggers)."""
+    if "sentry_sdk" not in sys.modules:
+        return None
+    from workflows.jobs.telemetry import sentry
+
+    return sentry
+
+
 def started(job, node: str) -> Started:
+    _sentry()
     began = Started(time.monotonic(), _queue_time(job), resolve_worker(job.worker))
     try:
         signals.send(
@@ -90,6 +103,8 @@ def finished(job, node: str, result: AttemptResult, began: Started) -> None:
 def failed_with(exc: BaseException, job, node: str) -> None:
     """perform() raised (or timed out): one Sentry event for this attempt."""
     try:
-        sentry.capture_attempt_exception(exc, job, node)
+        sentry = _sentry()
+        if sentry is not None:
+            sentry.capture_attempt_exception(exc, job, node)
     except Exception as problem:
         logger.error("job %s: Sentry capture failed (%s)", job.pk, type(problem).__name__)
