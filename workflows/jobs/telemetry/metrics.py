@@ -52,12 +52,26 @@ RECEIVER_ERRORS = Counter(
 _ALL = (EXECUTED, DURATION, QUEUE_TIME, PLUGIN_RUNS, RECEIVER_ERRORS)
 
 
+# The labelled children of each (queue, worker, outcome), so an attempt pays no labels() call
+# (a lock and validation each): bounded like the label values.
+_children: dict[tuple[str, str, str], tuple] = {}
+
+
 def attempt_finished(
     queue: str, worker: str, outcome: str, duration: float, queue_time: float
 ) -> None:
-    EXECUTED.labels(queue, worker, outcome).inc()
-    DURATION.labels(queue, worker).observe(duration)
-    QUEUE_TIME.labels(queue, worker).observe(queue_time)
+    key = (queue, worker, outcome)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            EXECUTED.labels(queue, worker, outcome),
+            DURATION.labels(queue, worker),
+            QUEUE_TIME.labels(queue, worker),
+        )
+    executed, duration_child, queue_time_child = children
+    executed.inc()
+    duration_child.observe(duration)
+    queue_time_child.observe(queue_time)
 
 
 def plugin_ran(plugin: str, ok: bool) -> None:
@@ -74,6 +88,7 @@ def enable_multiprocess(directory: str) -> None:
     the node's main process runs no attempt before its pool starts."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     values.ValueClass = values.MultiProcessValue()
+    _children.clear()
     for metric in _ALL:
         with metric._lock:
             metric._metrics.clear()
