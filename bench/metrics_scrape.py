@@ -84,7 +84,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         for name, statement, params in (
             ("queues", cluster_state.QUEUES, None),
-            ("counts", cluster_state.sql.QUEUE_COUNTS_ALL, None),
+            ("counts", cluster_state.COUNTS, None),
             ("cron", cluster_state.CRON_LAST_SLOTS, [[e.worker for e in crontab()]]),
         ):
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + statement, params)

@@ -26,6 +26,46 @@ from bench import common, throughput
 from bench.common import fmt, median
 
 VARIANTS = {"off": None, "on": "bench.telemetry_settings"}
+MICRO_ATTEMPTS = 20_000
+
+
+def per_attempt_microseconds() -> dict[str, float]:
+    """The telemetry's own cost per attempt in one process, without perform or SQL: what
+    execute_attempt adds around an attempt (started + finished), off and on."""
+    import tempfile
+    import time
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    common.setup_django(common.JOBS_DB)
+    from workflows.jobs.policy.outcomes import AttemptResult, Outcome
+    from workflows.jobs.telemetry import attempts, metrics
+
+    now = datetime.now(UTC)
+    job = SimpleNamespace(
+        pk=1, worker="bench.workers.NoopWorker", queue="default", attempt=1, max_attempts=20,
+        scheduled_at=now, attempted_at=now,
+    )  # fmt: skip
+    result = AttemptResult(Outcome.COMPLETED)
+
+    def measure() -> float:
+        began = time.perf_counter()
+        for _ in range(MICRO_ATTEMPTS):
+            attempts.finished(job, "node", result, attempts.started(job, "node"))
+        return (time.perf_counter() - began) / MICRO_ATTEMPTS * 1e6
+
+    found = {"off": measure()}
+    metrics.enable_multiprocess(tempfile.mkdtemp(prefix="bench-metrics-"))
+    import bench.telemetry_receivers  # noqa: F401  (connects the receivers)
+
+    found["on"] = measure()
+    return found
+
+
+def worker_cpu_ms(result: dict) -> float:
+    """CPU milliseconds of the worker processes per job (less sensitive to a loaded machine
+    than the drain rate)."""
+    return result["cpu"].get("worker", 0.0) / result["jobs"] * 1000
 
 
 def main() -> None:
@@ -37,20 +77,41 @@ def main() -> None:
     common.print_machine(info)
     throughput.prepare({"engine"})
     rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for run in range(args.runs):
         for name, settings in VARIANTS.items():
             result = throughput.run_engine(args.jobs, None, None, None, settings=settings)
             rates[name].append(result["rate"])
-            print(f"  telemetry {name} run {run + 1}: {fmt(result['rate'])} jobs/s", flush=True)
+            cpu[name].append(worker_cpu_ms(result))
+            print(
+                f"  telemetry {name} run {run + 1}: {fmt(result['rate'])} jobs/s, "
+                f"workers {cpu[name][-1]:.3f} CPU-ms per job",
+                flush=True,
+            )
     off, on = median(rates["off"]), median(rates["on"])
     change = (on - off) / off * 100
+    cpu_off, cpu_on = median(cpu["off"]), median(cpu["on"])
+    cpu_change = (cpu_on - cpu_off) / cpu_off * 100
+    micro = per_attempt_microseconds()
     print(f"\ntelemetry off  median {fmt(off)} jobs/s  runs {[round(r) for r in rates['off']]}")
     print(f"telemetry on   median {fmt(on)} jobs/s  runs {[round(r) for r in rates['on']]}")
-    print(f"on vs off: {change:+.1f} %")
+    print(f"on vs off: {change:+.1f} % jobs/s")
+    print(f"worker CPU per job: off {cpu_off:.3f} ms, on {cpu_on:.3f} ms ({cpu_change:+.1f} %)")
+    print(
+        f"telemetry per attempt in one process: off {micro['off']:.1f} us, on {micro['on']:.1f} us"
+    )
     out = common.RESULTS / "telemetry-overhead.json"
     out.write_text(
         json.dumps(
-            {"machine": info, "jobs": args.jobs, "rates": rates, "change_percent": change},
+            {
+                "machine": info,
+                "jobs": args.jobs,
+                "rates": rates,
+                "worker_cpu_ms_per_job": cpu,
+                "change_percent": change,
+                "cpu_change_percent": cpu_change,
+                "per_attempt_microseconds": micro,
+            },
             indent=2,
         )
     )

@@ -1,8 +1,8 @@
 """The cluster's state as the web app's /metrics reports it: one round trip of index-backed
 statements, whatever the size of the jobs table (docs/observability.md, docs/benchmarks.md).
 
-- jobs per queue and state: only the states with a partial index (available, scheduled,
-  executing, retryable, discarded); finished jobs (completed, cancelled) are never counted;
+- jobs per queue and state: one aggregate over each partial index (available, executing,
+  scheduled + retryable, discarded); finished jobs (completed, cancelled) are never read;
 - the oldest available job of each queue: one probe of the claim index per priority (0-9);
 - the last cron slot of each worker: the newest row of the cron-slot index (migration
   0012_observability).
@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
-
-from workflows.jobs.store import sql
 
 QUEUES = """
 SELECT q.name, q."limit", q.paused,
@@ -30,6 +28,18 @@ SELECT q.name, q."limit", q.paused,
 NODES_ALIVE = (
     "SELECT count(*) FROM jobs_node WHERE heartbeat_at >= now() - make_interval(secs => %s)"
 )
+# One aggregate per partial index (see Job.Meta.indexes): its cost follows the unfinished and
+# discarded jobs, never the finished ones, however many the table holds.
+COUNTS = """
+SELECT queue, 'available', count(*) FROM jobs_job WHERE state = 'available' GROUP BY queue
+UNION ALL
+SELECT queue, 'executing', count(*) FROM jobs_job WHERE state = 'executing' GROUP BY queue
+UNION ALL
+SELECT queue, state, count(*) FROM jobs_job WHERE state IN ('scheduled', 'retryable')
+ GROUP BY queue, state
+UNION ALL
+SELECT queue, 'discarded', count(*) FROM jobs_job WHERE state = 'discarded' GROUP BY queue
+"""
 CRON_LAST_SLOTS = """
 SELECT w.worker,
        (SELECT extract(epoch FROM (j.meta ->> 'cron_slot')::timestamptz) FROM jobs_job j
@@ -62,7 +72,7 @@ def read(*, node_dead_after_seconds: float, cron_workers: list[str]) -> ClusterS
             QueueState(name, limit, paused, float(oldest or 0.0))
             for name, limit, paused, oldest in cursor.fetchall()
         ]
-        cursor.execute(sql.QUEUE_COUNTS_ALL)
+        cursor.execute(COUNTS)
         by_name = {queue.name: queue for queue in queues}
         for name, state, count in cursor.fetchall():
             if name in by_name:
