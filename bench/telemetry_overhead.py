@@ -3,12 +3,18 @@ with its node metrics endpoint and signal receivers on, against the same checkou
 off, run by run alternately (off, on, off, on, ...) so that whatever else the machine does
 weighs on both alike.
 
-    flock /work/bench.lock .venv/bin/python bench/telemetry_overhead.py --jobs 5000 --runs 3
+    flock /work/bench.lock .venv/bin/python bench/telemetry_overhead.py --jobs 4000 --runs 4
+    git archive a007fd3 | tar -x -C /tmp/base      # optional: the engine before the telemetry
+    flock /work/bench.lock .venv/bin/python bench/telemetry_overhead.py --base /tmp/base ...
 
 "off": JOBS_METRICS_PORT unset (figures kept in each process's memory, never served) and no
 receiver connected. "on": bench.telemetry_settings (JOBS_METRICS_PORT set, so every worker
 writes its figures to prometheus-client's multiprocess files, plus receivers on job_started
-and job_finished). Every attempt's log line and Sentry check run in both. Results:
+and job_finished). Every attempt's log line and Sentry check run in both. "base" (--base):
+an export of an earlier revision, run from its own directory in the same alternation (same
+database; its cluster imports its own code). Worker CPU per job is printed beside the rate:
+on a shared machine it varies less. Last, the telemetry's own cost per attempt is measured in
+this process (started + finished, no perform, no SQL). Results:
 bench/results/telemetry-overhead.json.
 """
 
@@ -72,19 +78,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--base",
+        default=None,
+        help="also run an export of an earlier revision (git archive REV | tar -x -C DIR) "
+        "in the same alternation, as 'base' (engine code before the telemetry)",
+    )
     args = parser.parse_args()
+    variants: dict[str, tuple[str | None, Path]] = {
+        name: (settings, common.ROOT) for name, settings in VARIANTS.items()
+    }
+    if args.base:
+        variants = {"base": (None, Path(args.base).resolve()), **variants}
     info = common.machine()
     common.print_machine(info)
     throughput.prepare({"engine"})
-    rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    this_root = common.ROOT
     for run in range(args.runs):
-        for name, settings in VARIANTS.items():
-            result = throughput.run_engine(args.jobs, None, None, None, settings=settings)
+        for name, (settings, root) in variants.items():
+            common.ROOT = root  # the cluster's working directory and PYTHONPATH
+            try:
+                result = throughput.run_engine(args.jobs, None, None, None, settings=settings)
+            finally:
+                common.ROOT = this_root
             rates[name].append(result["rate"])
             cpu[name].append(worker_cpu_ms(result))
             print(
-                f"  telemetry {name} run {run + 1}: {fmt(result['rate'])} jobs/s, "
+                f"  {name} run {run + 1}: {fmt(result['rate'])} jobs/s, "
                 f"workers {cpu[name][-1]:.3f} CPU-ms per job",
                 flush=True,
             )
@@ -93,9 +115,17 @@ def main() -> None:
     cpu_off, cpu_on = median(cpu["off"]), median(cpu["on"])
     cpu_change = (cpu_on - cpu_off) / cpu_off * 100
     micro = per_attempt_microseconds()
-    print(f"\ntelemetry off  median {fmt(off)} jobs/s  runs {[round(r) for r in rates['off']]}")
-    print(f"telemetry on   median {fmt(on)} jobs/s  runs {[round(r) for r in rates['on']]}")
+    print()
+    for name in variants:
+        runs = [round(r) for r in rates[name]]
+        print(
+            f"{name:5} median {fmt(median(rates[name]))} jobs/s, workers "
+            f"{median(cpu[name]):.3f} CPU-ms per job; runs {runs}"
+        )
     print(f"on vs off: {change:+.1f} % jobs/s")
+    if "base" in variants:
+        base = median(rates["base"])
+        print(f"on vs base: {(on - base) / base * 100:+.1f} % jobs/s")
     print(f"worker CPU per job: off {cpu_off:.3f} ms, on {cpu_on:.3f} ms ({cpu_change:+.1f} %)")
     print(
         f"telemetry per attempt in one process: off {micro['off']:.1f} us, on {micro['on']:.1f} us"

@@ -213,3 +213,37 @@ def test_a_cron_slot_is_a_plugin_run_counted_once_inserted():
     assert all(r["duration_seconds"] >= 0 and r["sender"] is None for r in runs)
     after = REGISTRY.get_sample_value("jobs_plugin_runs_total", {"plugin": "cron", "outcome": "ok"})
     assert after == before + 2
+
+
+def test_the_jobs_command_says_who_changed_the_queue():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with received(signals.queue_changed) as changes:
+        call_command("jobs", "pause", "email", stdout=StringIO())
+        call_command("jobs", "scale", "email", "3", stdout=StringIO())
+    assert [(c["action"], c["limit"], c["by"]) for c in changes] == [
+        ("pause", changes[0]["limit"], "manage.py jobs"),
+        ("scale", 3, "manage.py jobs"),
+    ]
+
+
+def test_jobs_log_level_sets_the_attempt_loggers_level():
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.clusters import PROJECT_ROOT
+
+    code = "import logging; print(logging.getLogger('workflows.jobs.attempts').level)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "JOBS_LOG_LEVEL": "ERROR"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(logging.ERROR)
