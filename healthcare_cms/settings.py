@@ -302,6 +302,11 @@ LOGGING = {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django-q": {"handlers": ["console"], "level": Q_CLUSTER["log_level"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # With SENTRY_DSN set, the SDK (imported above) and urllib3 give these loggers handlers
+        # of their own, unmasked: named here, they get the masked console instead (else the
+        # privacy check stops every process, qcluster included).
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "urllib3": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # One line per attempt that did not complete (workflows.jobs.telemetry.logs).
         "workflows.jobs.attempts": {"level": JOBS_LOG_LEVEL},
     },

@@ -158,3 +158,45 @@ def test_prometheus_scrapes_the_node_and_the_web_app(started, executions):
     assert "attempt 2/2 discarded" in output
     for secret in SECRETS:
         assert secret not in output
+
+
+def test_a_nodes_worker_processes_report_each_failed_attempt_to_sentry(clusters, executions):
+    """SENTRY_DSN set on a real node: the worker processes (forked after the SDK started)
+    send one event per failed attempt, over the SDK's HTTP transport, without patient data."""
+    from tests.support.sentry_server import dsn, events, start_server, stop_server
+
+    server = start_server()
+    try:
+        node = clusters.start(
+            concurrency=2,
+            env={
+                "JOBS_WORKER_MODULES": "tests.support.workers,tests.support.telemetry_workers",
+                "SENTRY_DSN": dsn(server),
+                "SENTRY_ENVIRONMENT": "test",
+                "JOBS_STAGE_INTERVAL_SECONDS": "0.5",
+            },
+        ).wait_ready()
+        failing = PatientFailureWorker.enqueue(dict(PATIENT_ARGS))
+        wait_until(
+            lambda: Job.objects.get(pk=failing.pk).state == "discarded",
+            timeout=60,
+            message="the failing job to be discarded",
+        )
+        # A last failure after the discard: once its event is in, the discard's ERROR log line
+        # would have been too, had it become an event.
+        marker = OutcomeWorker.enqueue({"outcome": "fail"})
+
+        def marker_arrived() -> bool:
+            return any(e["tags"].get("job_id") == str(marker.pk) for e in events(server))
+
+        wait_until(marker_arrived, timeout=60, interval=0.2, message="the marker's event")
+        received = [e for e in events(server) if e["tags"].get("job_id") == str(failing.pk)]
+        assert sorted(e["tags"]["attempt"] for e in received) == ["1", "2"]
+        assert all(e["tags"]["node"] != "" and e["tags"]["queue"] == "default" for e in received)
+        assert len(events(server)) == 3
+        raw = b"".join(body for _path, body in server.received).decode()
+        for secret in SECRETS:
+            assert secret not in raw
+        node.stop()
+    finally:
+        stop_server(server)

@@ -4,17 +4,12 @@ no args, meta, local variables or patient data in the envelopes it receives."""
 
 from __future__ import annotations
 
-import gzip
-import json
-import threading
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import sentry_sdk
 
 from healthcare_cms.observability import init_sentry
 from tests.support.polling import wait_until
+from tests.support.sentry_server import dsn, events, start_server, stop_server
 from tests.support.telemetry_workers import (
     PATIENT_ARGS,
     PATIENT_CNS,
@@ -30,59 +25,16 @@ pytestmark = pytest.mark.django_db
 SECRETS = (PATIENT_CPF, PATIENT_CNS, PATIENT_NAME, "183016613180008", "Aparecida", "Souza")
 
 
-class SentryStandIn(BaseHTTPRequestHandler):
-    received: list[tuple[str, bytes]]
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        encoding = self.headers.get("Content-Encoding", "")
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
-        elif encoding == "br":  # pragma: no cover - only with brotli installed
-            import brotli
-
-            body = brotli.decompress(body)
-        self.server.received.append((self.path, body))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def sentry_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SentryStandIn)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    init_sentry(f"http://publickey@127.0.0.1:{server.server_port}/42", environment="test")
+    server = start_server()
+    init_sentry(dsn(server), environment="test")
     try:
         yield server
     finally:
         sentry_sdk.flush()
         sentry_sdk.init()  # disable again
-        server.shutdown()
-        server.server_close()
-
-
-def events(server) -> list[dict]:
-    found = []
-    for path, body in server.received:
-        assert path == "/api/42/envelope/"
-        lines = body.split(b"\n")
-        index = 1
-        while index < len(lines):
-            header = json.loads(lines[index]) if lines[index].strip() else {}
-            payload = lines[index + 1] if index + 1 < len(lines) else b""
-            if header.get("type") == "event":
-                found.append(json.loads(payload))
-            index += 2
-    return found
+        stop_server(server)
 
 
 def test_each_failed_attempt_is_one_event_without_patient_data(sentry_server):
