@@ -64,10 +64,15 @@ def alert_raise(
                 .first()
             )
             if open_alert is not None:
+                # Summary and details describe the same, latest occurrence (the e-mail, sent
+                # later, renders both from this row: a summary naming job 12 beside details
+                # of job 13 was the defect of issue 13).
                 open_alert.occurrences += 1
                 open_alert.last_seen_at = timezone.now()
-                open_alert.details = details or open_alert.details
-                open_alert.save(update_fields=["occurrences", "last_seen_at", "details"])
+                if details:
+                    open_alert.details = details
+                    open_alert.summary = summary[:300]
+                open_alert.save(update_fields=["occurrences", "last_seen_at", "details", "summary"])
                 return open_alert
             try:
                 with transaction.atomic():

@@ -43,6 +43,11 @@ def message_id(message_key: str) -> str:
     return f"<{message_key}@{domain}>"
 
 
+def with_article(phrase: str) -> str:
+    """'an operations problem', 'a security problem': the article its first sound takes."""
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
+
+
 def _alert_message(args: dict[str, Any]) -> tuple[str, str, list[str]]:
     from compliance.models import Alert
 
@@ -60,6 +65,7 @@ def _alert_message(args: dict[str, Any]) -> tuple[str, str, list[str]]:
             "alert": alert,
             "summary": summary,
             "recovered": recovered,
+            "problem": with_article(f"{alert.get_kind_display().lower()} problem"),
             "opened": _local(alert.created_at),
             "resolved": _local(alert.resolved_at) if alert.resolved_at else "",
             "details": json.dumps(

@@ -235,6 +235,15 @@ JOBS = {
     "testing": env.str("JOBS_TESTING", default="") or None,
 }
 
+# --- Observability (docs/observability.md) ----------------------------------------------------
+# Each qcluster node serves its own Prometheus figures here (unset: off).
+JOBS_METRICS_PORT = env.int("JOBS_METRICS_PORT", default=None)
+JOBS_METRICS_HOST = env.str("JOBS_METRICS_HOST", default="127.0.0.1")
+# The web app's /metrics (the cluster's state) answers only with this bearer token (unset: 404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The level of the attempt log lines (logger workflows.jobs.attempts).
+JOBS_LOG_LEVEL = env.str("JOBS_LOG_LEVEL", default="INFO")
+
 # django-q2 runs the workers; its broker is the engine's jobs table. See docs/job-engine.md.
 Q_CLUSTER = {
     "name": "healthcare_cms",
@@ -294,6 +303,13 @@ LOGGING = {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django-q": {"handlers": ["console"], "level": Q_CLUSTER["log_level"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # With SENTRY_DSN set, the SDK (imported above) and urllib3 give these loggers handlers
+        # of their own, unmasked: named here, they get the masked console instead (else the
+        # privacy check stops every process, qcluster included).
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "urllib3": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # One line per attempt that did not complete (workflows.jobs.telemetry.logs).
+        "workflows.jobs.attempts": {"level": JOBS_LOG_LEVEL},
     },
 }
 

@@ -5,6 +5,7 @@ from django.urls import path, reverse_lazy
 
 from healthcare_cms.accounts import two_factor_views
 from healthcare_cms.accounts import views as account_views
+from workflows.jobs import metrics_view
 
 admin.site.site_header = "Healthcare CMS"
 admin.site.site_title = "Healthcare CMS"
@@ -38,4 +39,6 @@ urlpatterns = [
     path("admin/2fa/enroll/", two_factor_views.enroll, name="two_factor_enroll"),
     path("admin/2fa/verify/", two_factor_views.verify, name="two_factor_verify"),
     path("admin/", admin.site.urls),
+    # Prometheus: the job cluster's state, behind METRICS_TOKEN (docs/observability.md).
+    path("metrics", metrics_view, name="metrics"),
 ]

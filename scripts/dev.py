@@ -92,6 +92,24 @@ def ensure_chromium() -> None:
         say("chromium is not installed: browser tests will be skipped (apt-get install chromium)")
 
 
+def ensure_prometheus() -> None:
+    """The observability test scrapes real nodes with Debian's prometheus (and checks their
+    expositions with its promtool); install it if this machine can."""
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing Debian's prometheus for the observability tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
+            check=False,
+            env=env,
+        )
+    if not shutil.which("prometheus"):
+        say("prometheus is not installed: its tests will be skipped (apt-get install prometheus)")
+
+
 def setup() -> None:
     ensure_venv()
     ensure_env_file()
@@ -189,6 +207,7 @@ def run_system() -> int:
 def run_tests(args: list[str]) -> int:
     setup()
     ensure_chromium()
+    ensure_prometheus()
     if not args:  # the whole suite: the dependency contracts first (docs/architecture.md)
         say("checking the import contracts (lint-imports)")
         contracts = subprocess.call([str(VENV / "bin" / "lint-imports")], cwd=ROOT)

@@ -7,11 +7,13 @@ Public API (every name below, and only these; see docs/job-engine.md and docs/ar
         DEFAULT_UNIQUE_STATES,
         insert, insert_all, retry_job, cancel_job,
         pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
+        metrics_view,   # the web app's Prometheus endpoint (docs/observability.md)
         JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
         Workflow, insert_workflow, cancel_workflow, retry_workflow,
     )
 
-Test helpers are in workflows.jobs.testing. Everything else in this package is internal.
+Telemetry signals are in workflows.jobs.signals, test helpers in workflows.jobs.testing.
+Everything else in this package is internal.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     )
     from workflows.jobs.policy.states import JobState
     from workflows.jobs.policy.unique import DEFAULT_UNIQUE_STATES, Unique, UniqueOptionError
+    from workflows.jobs.telemetry.web import metrics_view
 
 _EXPORTS = {
     "Worker": "workflows.jobs.api.worker",
@@ -83,6 +86,7 @@ _EXPORTS = {
     "insert_workflow": "workflows.jobs.api.workflows",
     "cancel_workflow": "workflows.jobs.api.workflows",
     "retry_workflow": "workflows.jobs.api.workflows",
+    "metrics_view": "workflows.jobs.telemetry.web",
 }
 
 __all__ = [
@@ -109,6 +113,7 @@ __all__ = [
     "insert",
     "insert_all",
     "insert_workflow",
+    "metrics_view",
     "pause_queue",
     "queues_overview",
     "resume_queue",

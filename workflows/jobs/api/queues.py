@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from workflows.jobs import signals
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.models import Node, Queue
 from workflows.jobs.policy.errors import JobValidationError, UnknownQueueError
@@ -53,23 +54,34 @@ def is_retired(name: str) -> bool:
     return name not in jobs_settings().queues
 
 
-def pause_queue(name: str) -> None:
-    """Stop starting jobs of this queue on every node (within a second); running jobs finish."""
-    store_queues.set_paused(_queue_or_error(name).name, True)
+def _changed(queue: Queue, action: str, limit: int, by: str | None) -> None:
+    signals.send(signals.queue_changed, queue=queue.name, action=action, limit=limit, by=by)
 
 
-def resume_queue(name: str) -> None:
-    store_queues.set_paused(_queue_or_error(name).name, False)
+def pause_queue(name: str, *, by: str | None = None) -> None:
+    """Stop starting jobs of this queue on every node (within a second); running jobs finish.
+    `by` (who asked) travels with the queue_changed signal."""
+    queue = _queue_or_error(name)
+    store_queues.set_paused(queue.name, True)
+    _changed(queue, "pause", queue.limit, by)
 
 
-def scale_queue(name: str, limit: int) -> None:
+def resume_queue(name: str, *, by: str | None = None) -> None:
+    queue = _queue_or_error(name)
+    store_queues.set_paused(queue.name, False)
+    _changed(queue, "resume", queue.limit, by)
+
+
+def scale_queue(name: str, limit: int, *, by: str | None = None) -> None:
     """Change how many jobs of this queue may execute at once across all nodes."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUEUE_LIMIT:
         raise JobValidationError(
             f"a queue limit must be a whole number >= 1 and at most {MAX_QUEUE_LIMIT:,}; "
             f"got {limit!r}. To stop a queue, pause it."
         )
-    store_queues.set_limit(_queue_or_error(name).name, limit)
+    queue = _queue_or_error(name)
+    store_queues.set_limit(queue.name, limit)
+    _changed(queue, "scale", limit, by)
 
 
 def live_nodes() -> QuerySet[Node]:

@@ -30,6 +30,7 @@ from workflows.jobs.policy.outcomes import (
 from workflows.jobs.policy.registry import resolve_worker
 from workflows.jobs.policy.text import clamp_delay, storable_text
 from workflows.jobs.store.outcomes import record_outcome
+from workflows.jobs.telemetry import attempts as telemetry
 
 logger = logging.getLogger("workflows.jobs")
 
@@ -149,6 +150,15 @@ def _perform_in_transaction(worker, job, node: str) -> AttemptResult:
 
 
 def execute_attempt(job, node: str) -> AttemptResult:
+    """Run one attempt of a claimed job, record its outcome, then report it (signals, metrics,
+    log line: workflows.jobs.telemetry)."""
+    began = telemetry.started(job, node)
+    result = _run_attempt(job, node)
+    telemetry.finished(job, node, result, began)
+    return result
+
+
+def _run_attempt(job, node: str) -> AttemptResult:
     """Run one attempt of a claimed job and record its outcome.
 
     Workers are transactional by default (Worker.transactional): see _perform_in_transaction.
@@ -181,6 +191,7 @@ def execute_attempt(job, node: str) -> AttemptResult:
     except (Exception, SystemExit, JobTimeout) as exc:
         if isinstance(exc, SystemExit | JobTimeout):
             reset_connections()
+        telemetry.failed_with(exc, job, node)
         result = _failure(worker, job, describe_exception(exc))
     record_outcome(job, node, result)
     return result

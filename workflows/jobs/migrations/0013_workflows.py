@@ -215,7 +215,7 @@ class Migration(migrations.Migration):
     dependents in the statement that settles a step (workflows.jobs.api.workflows)."""
 
     dependencies = [
-        ("jobs", "0009_job_view_args_permission"),
+        ("jobs", "0012_observability"),
     ]
 
     operations = [

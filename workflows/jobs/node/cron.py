@@ -14,6 +14,7 @@ from workflows.jobs.policy.errors import CrontabError
 from workflows.jobs.policy.registry import resolve_worker
 from workflows.jobs.policy.states import ALL_STATES
 from workflows.jobs.policy.unique import Unique
+from workflows.jobs.telemetry.plugins import plugin_run
 
 SCHEDULE_PREFIX = "jobs.cron:"
 CRON_FUNCTION = "workflows.jobs.node.cron.insert_cron_job"
@@ -87,6 +88,12 @@ def insert_cron_job(worker_path: str, expression: str, slot: str):
         raise CrontabError(f"cron schedule names unknown worker '{worker_path}'.")
     args = options.pop("args", {})
     slot_utc = datetime.fromisoformat(slot).astimezone(UTC).isoformat()
-    return worker.enqueue(
-        args, meta={"cron_expr": expression, "cron_slot": slot_utc}, unique=SLOT_UNIQUE, **options
-    )
+    with plugin_run("cron") as counts:
+        job = worker.enqueue(
+            args,
+            meta={"cron_expr": expression, "cron_slot": slot_utc},
+            unique=SLOT_UNIQUE,
+            **options,
+        )
+        counts["inserted"] = 0 if job.conflict else 1
+    return job

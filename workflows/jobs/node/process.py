@@ -33,6 +33,7 @@ from workflows.jobs.policy.errors import UnknownQueueError
 from workflows.jobs.store import database
 from workflows.jobs.store import nodes as store_nodes
 from workflows.jobs.store.maintenance import release_unstarted_jobs, settle_interrupted_attempt
+from workflows.jobs.telemetry import node_exporter
 
 logger = logging.getLogger("workflows.jobs")
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -110,6 +111,7 @@ class NodeProcess:
         connections["default"].settings_dict["CONN_HEALTH_CHECKS"] = False
 
         node_runtime.install(self.runtime)
+        exporter = node_exporter.start(self.runtime)  # before the pool forks
         multiprocessing.util.register_after_fork(self.runtime, _after_fork)
         with signals_blocked():
             for signum in HANDLED_SIGNALS:
@@ -121,6 +123,7 @@ class NodeProcess:
         self._say(
             f"jobs node {self.runtime.name} ready: queues {', '.join(self.runtime.queues)}; "
             f"{self.runtime.concurrency} worker processes"
+            + (f"; metrics at {exporter.url}" if exporter else "")
         )
         pool = self.pool
         while not self.stop_requested.wait(0.2):

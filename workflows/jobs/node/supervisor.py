@@ -41,6 +41,7 @@ from workflows.jobs.store.maintenance import (
     settle_interrupted_attempt,
     stage_due_jobs,
 )
+from workflows.jobs.telemetry.plugins import plugin_run
 
 logger = logging.getLogger("workflows.jobs")
 
@@ -366,12 +367,16 @@ class Supervisor(threading.Thread):
         self.lead_until = asked + 0.8 * seconds if row else float("-inf")
 
     def stage(self) -> None:
-        stage_due_jobs(self._db(), self.conf)
+        with plugin_run("stager") as counts:
+            counts["staged"] = stage_due_jobs(self._db(), self.conf)
 
     def rescue(self) -> None:
-        count = rescue_orphaned_jobs(self._db(), self.conf)
+        with plugin_run("lifeline") as counts:
+            count = counts["rescued"] = rescue_orphaned_jobs(self._db(), self.conf)
         if count:
             logger.warning("lifeline rescued %s orphaned job(s)", count)
 
     def prune(self) -> None:
-        prune_finished_jobs(self._db(), self.conf, time_budget_seconds=10.0)
+        with plugin_run("pruner") as counts:
+            report = prune_finished_jobs(self._db(), self.conf, time_budget_seconds=10.0)
+            counts.update(report.deleted)

@@ -34,6 +34,8 @@ from workflows.jobs.policy.states import UNFINISHED_STATES
 from workflows.jobs.runner.schedules import sync_schedules
 
 MAX_DEAD_LETTERS_LISTED = 10_000
+# Who changed a queue, as the queue_changed signal says (workflows.jobs.signals).
+COMMAND = "manage.py jobs"
 
 
 def _dead_letter_limit(text: str) -> int:
@@ -135,15 +137,15 @@ class Command(BaseCommand):
         )
 
     def do_pause(self, queue: str, **options) -> None:
-        pause_queue(queue)
+        pause_queue(queue, by=COMMAND)
         self.stdout.write(f"paused {queue}")
 
     def do_resume(self, queue: str, **options) -> None:
-        resume_queue(queue)
+        resume_queue(queue, by=COMMAND)
         self.stdout.write(f"resumed {queue}")
 
     def do_scale(self, queue: str, limit: int, **options) -> None:
-        scale_queue(queue, limit)
+        scale_queue(queue, limit, by=COMMAND)
         self.stdout.write(f"scaled {queue} to {limit}")
 
     def _check_ids_exist(self, ids: list[int]) -> None:
