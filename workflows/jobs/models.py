@@ -44,6 +44,9 @@ class Job(models.Model):
         choices=[(o.value, o.value) for o in Outcome],
         help_text="How the last attempt ended (workflows.jobs.Outcome).",
     )
+    # What perform returned, for workers with `record = True` (JSON; NULL otherwise). It may
+    # hold patient data: masked like args for roles without jobs.view_job_args, never logged.
+    result = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "jobs_job"
