@@ -234,6 +234,15 @@ JOBS = {
     "testing": env.str("JOBS_TESTING", default="") or None,
 }
 
+# Django's Tasks API (@task, .enqueue(), get_result) runs on the job engine: docs/django-tasks.md.
+TASKS = {
+    "default": {
+        "BACKEND": "workflows.jobs.tasks.JobsBackend",
+        "QUEUES": list(JOBS["queues"]),
+        "OPTIONS": {},
+    }
+}
+
 # django-q2 runs the workers; its broker is the engine's jobs table. See docs/job-engine.md.
 Q_CLUSTER = {
     "name": "healthcare_cms",
