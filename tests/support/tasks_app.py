@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 from tests.support.workers import INSERT_EXECUTION, _witness_connection
 from workflows.jobs.tasks.compat import task
@@ -44,3 +45,10 @@ def witness_start(label):
 @task
 def returns_a_set():
     return {1, 2}
+
+
+@task
+def sleeps(seconds):
+    _witness("task-sleeping", str(seconds))
+    time.sleep(seconds)
+    return seconds
