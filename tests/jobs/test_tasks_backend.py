@@ -80,19 +80,22 @@ def test_the_backend_is_configured_with_its_flags_and_task_class():
 
 def test_enqueue_stores_one_job_and_returns_a_ready_result_whose_id_is_the_job_id():
     sent = []
-    task_enqueued.connect(lambda sender, task_result, **kw: sent.append(task_result), weak=False)
+
+    def receiver(sender, task_result, **kwargs):
+        sent.append((sender, task_result))
+
+    task_enqueued.connect(receiver)
     try:
         result = tasks_app.add.enqueue(2, b=3)
     finally:
-        task_enqueued.receivers.clear()
-        task_enqueued.sender_receivers_cache.clear()
+        task_enqueued.disconnect(receiver)
     job = Job.objects.get(pk=int(result.id))
     assert job.worker == TASK_WORKER_PATH and job.state == "available"
     assert job.args == {"task": "tests.support.tasks_app.add", "args": [2], "kwargs": {"b": 3}}
     assert (job.queue, job.priority) == ("default", 5)
     assert result.status == READY and result.args == [2] and result.kwargs == {"b": 3}
     assert result.enqueued_at == job.inserted_at and result.attempts == 0
-    assert [r.id for r in sent] == [result.id]
+    assert [(sender, r.id) for sender, r in sent] == [(JobsBackend, result.id)]
 
 
 def test_a_sync_task_runs_and_its_return_value_is_recorded():
