@@ -244,6 +244,15 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # The level of the attempt log lines (logger workflows.jobs.attempts).
 JOBS_LOG_LEVEL = env.str("JOBS_LOG_LEVEL", default="INFO")
 
+# Django's Tasks API (@task, .enqueue(), get_result) runs on the job engine: docs/django-tasks.md.
+TASKS = {
+    "default": {
+        "BACKEND": "workflows.jobs.tasks.JobsBackend",
+        "QUEUES": list(JOBS["queues"]),
+        "OPTIONS": {},
+    }
+}
+
 # django-q2 runs the workers; its broker is the engine's jobs table. See docs/job-engine.md.
 Q_CLUSTER = {
     "name": "healthcare_cms",

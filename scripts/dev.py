@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run     # set up, migrate, demo data, web admin + job cluster
     python3 scripts/dev.py test    # set up, then the whole test suite (extra args go to pytest)
+    python3 scripts/dev.py test-django6  # the Tasks backend's tests under Django 6 (.venv-django6)
     python3 scripts/dev.py setup   # only the set-up (virtualenv, install, .env)
 
 Set-up is idempotent: a second run reinstalls only when pyproject.toml changed.
@@ -213,7 +214,12 @@ def run_tests(args: list[str]) -> int:
         contracts = subprocess.call([str(VENV / "bin" / "lint-imports")], cwd=ROOT)
         if contracts != 0:
             return contracts
-    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    status = subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    if not args:  # then the Tasks backend's tests under Django 6 (scripts/django6.py)
+        import django6
+
+        status = status or django6.run_tests()
+    return status
 
 
 def main(argv: list[str]) -> int:
@@ -225,6 +231,10 @@ def main(argv: list[str]) -> int:
         return run_system()
     if command == "test":
         return run_tests(argv[1:])
+    if command == "test-django6":
+        import django6
+
+        return django6.run_tests(argv[1:])
     print(__doc__)
     return 2
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
-from tests.support.workflow_workers import StepWorker
+from tests.support.workflow_workers import ResultStepWorker, StepWorker
 from workflows.jobs import (
     Job,
     JobValidationError,
@@ -84,7 +84,27 @@ def test_dep_results_names_each_dep_by_its_step():
     jobs = insert_workflow(_diamond())
     drain_queue("default")
     d = Job.objects.get(pk=jobs["d"].pk)
-    assert set(d.dep_results()) == {"b", "c"}
+    assert d.dep_results() == {"b": None, "c": None}  # StepWorker records no result
+
+
+def test_a_step_reads_the_results_its_deps_recorded():
+    def step(name):
+        return ResultStepWorker.new({"step": name})
+
+    jobs = insert_workflow(
+        Workflow("results")
+        .add("a", step("a"))
+        .add("b", step("b"), deps=["a"])
+        .add("c", step("c"), deps=["a", "b"])
+    )
+    drain_queue("default")
+    a_result = {"step": "a", "saw": []}
+    b_result = {"step": "b", "saw": [["a", a_result]]}
+    assert Job.objects.get(pk=jobs["b"].pk).result == b_result
+    assert Job.objects.get(pk=jobs["c"].pk).result == {
+        "step": "c",
+        "saw": [["a", a_result], ["b", b_result]],
+    }
 
 
 @pytest.mark.parametrize(

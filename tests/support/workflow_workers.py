@@ -30,3 +30,14 @@ class StepWorker(Worker):
             return Cancel(f"step {job.args.get('step')} found nothing to do")
         record("done", job, payload=job.args.get("step", ""))
         return None
+
+
+class ResultStepWorker(Worker):
+    """Returns a value derived from its step and its deps' recorded results (record = True)."""
+
+    queue = "default"
+    record = True
+
+    def perform(self, job):
+        upstream = job.dep_results()
+        return {"step": job.args["step"], "saw": [[k, v] for k, v in sorted(upstream.items())]}

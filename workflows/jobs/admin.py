@@ -98,7 +98,7 @@ class ReadOnlyJobAdmin(WorkflowJobMixin, ViewOnlyAdmin):
                 )
             },
         ),
-        ("Data", {"fields": ("pretty_args", "pretty_meta")}),
+        ("Data", {"fields": ("pretty_args", "pretty_meta", "pretty_result")}),
         WORKFLOW_FIELDSET,
     )
 
@@ -106,7 +106,11 @@ class ReadOnlyJobAdmin(WorkflowJobMixin, ViewOnlyAdmin):
         """Raw args and meta only with the view_job_args permission; masked values otherwise."""
         if may_view_raw_args(request.user):
             return self.fieldsets
-        masked = {"pretty_args": "masked_args", "pretty_meta": "masked_meta"}
+        masked = {
+            "pretty_args": "masked_args",
+            "pretty_meta": "masked_meta",
+            "pretty_result": "masked_result",
+        }
         return [
             (name, {**options, "fields": tuple(masked.get(f, f) for f in options["fields"])})
             for name, options in self.fieldsets
@@ -149,6 +153,15 @@ class ReadOnlyJobAdmin(WorkflowJobMixin, ViewOnlyAdmin):
     @admin.display(description="meta (values masked)")
     def masked_meta(self, job: Job) -> str:
         return _pretty_json(masked_values(job.meta))
+
+    # A recorded result (Worker.record) may hold patient data: shown and masked like args.
+    @admin.display(description="result")
+    def pretty_result(self, job: Job) -> str:
+        return _pretty_json(job.result)
+
+    @admin.display(description="result (values masked)")
+    def masked_result(self, job: Job) -> str:
+        return _pretty_json(masked_values(job.result))
 
     @admin.display(description="errors")
     def error_history(self, job: Job) -> str:

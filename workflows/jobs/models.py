@@ -44,6 +44,11 @@ class Job(models.Model):
         choices=[(o.value, o.value) for o in Outcome],
         help_text="How the last attempt ended (workflows.jobs.Outcome).",
     )
+    # What perform returned, for workers with `record = True` (JSON; NULL otherwise). It may
+    # hold patient data: masked like args for roles without jobs.view_job_args, never logged.
+    result = models.JSONField(null=True, blank=True)
+    # Model.from_db takes values in field order: store.sql.JOB_COLUMNS lists the fields above
+    # in this order, store.workflows.STEP_COLUMNS adds the ones below.
     # Workflows (workflows.jobs.api.workflows): the step's workflow and name, what it does
     # when a dep fails, and how many deps it still waits for (kept by schema.sql's triggers).
     workflow = models.ForeignKey(
@@ -145,7 +150,7 @@ class Job(models.Model):
         """A workflow step's deps, by step name, with their recorded results (the `result`
         of a Worker with `record = True`; None for a dep that recorded none)."""
         deps = JobDependency.objects.filter(job_id=self.pk).select_related("dep")
-        return {edge.dep.step: getattr(edge.dep, "result", None) for edge in deps}
+        return {edge.dep.step: edge.dep.result for edge in deps}
 
     @property
     def last_error_line(self) -> str:

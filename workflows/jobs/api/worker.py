@@ -35,6 +35,10 @@ class Worker:
     # perform() runs in a transaction that commits with the job's outcome; set False for work
     # that commits as it goes (batches, or side effects that must be remembered at once).
     transactional: ClassVar[bool] = True
+    # Store what perform returns as the job's result (job.result): JSON, validated and limited
+    # like args (JOBS['max_args_bytes']); a value that is not is a failed attempt saying why.
+    # A result may hold patient data: the admin masks it like args, and it is never logged.
+    record: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -17,6 +17,8 @@ from psycopg.pq import TransactionStatus
 
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.execution.interrupts import interruptible, reset_connections
+from workflows.jobs.policy import validation
+from workflows.jobs.policy.errors import JobValidationError
 from workflows.jobs.policy.outcomes import (
     AttemptResult,
     Cancel,
@@ -80,6 +82,26 @@ def _failure(worker, job, text: str) -> AttemptResult:
     return AttemptResult(Outcome.FAILED, delay=clamp_delay(delay), error=text)
 
 
+def recorded_return_value(worker, job, value: Any) -> AttemptResult:
+    """The completion of a worker with `record = True`, carrying perform's return value as
+    JSON text for the store; a value JSON cannot hold (or too large) fails the attempt with an
+    error that names the problem, never the value (a result may hold patient data)."""
+    try:
+        text = validation.check_json_value(
+            value, "the return value", max_bytes=jobs_settings().max_args_bytes
+        )
+    except JobValidationError as exc:
+        return _failure(
+            worker,
+            job,
+            scrub(
+                f"{job.worker} returned a value that cannot be recorded as its result "
+                f"(record = True): {exc} Return JSON: dict, list, str, int, float, bool or None."
+            ),
+        )
+    return AttemptResult(Outcome.COMPLETED, result_json=text)
+
+
 def classify(worker, job, result: Any) -> AttemptResult:
     if isinstance(result, Snooze):
         return AttemptResult(Outcome.SNOOZED, delay=clamp_delay(result.seconds))
@@ -89,6 +111,8 @@ def classify(worker, job, result: Any) -> AttemptResult:
         return AttemptResult(Outcome.CANCELLED, error=scrub(f"Cancelled: {result.reason}"))
     if isinstance(result, Error):
         return _failure(worker, job, scrub(f"Error: {result.reason}"))
+    if getattr(worker, "record", False):
+        return recorded_return_value(worker, job, result)
     return AttemptResult(Outcome.COMPLETED)
 
 

@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0009_job_view_args_permission")]
+    dependencies = [("jobs", "0010_job_result")]
 
     operations = [
         migrations.RunSQL(

@@ -6,7 +6,7 @@ returning Error with the exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -61,13 +61,16 @@ class AttemptResult:
 
     `outcome` None: nothing to record (the claim was lost: the job was rescued, released or
     cancelled while it ran). `recorded` False: the outcome is known but already on the row
-    (cancelled while running). `spent`: a FAILED attempt with no attempts left (discarded)."""
+    (cancelled while running). `spent`: a FAILED attempt with no attempts left (discarded).
+    `result_json`: a COMPLETED attempt of a worker with `record = True`: the JSON text of
+    what perform returned, stored as the job's result (None: nothing is stored)."""
 
     outcome: Outcome | None
     delay: float = 0.0
     error: str = ""
     spent: bool = False
     recorded: bool = True
+    result_json: str | None = field(default=None, repr=False)
 
     @property
     def discards(self) -> bool:

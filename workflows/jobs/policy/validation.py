@@ -99,6 +99,21 @@ def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) ->
     return text
 
 
+def check_json_value(value: Any, name: str, *, max_bytes: int | None = None) -> str:
+    """Like check_json_object, for any JSON value (a recorded result may be a list, a string,
+    a number, ... or None); return its JSON text."""
+    problem = _json_problem(value, name)
+    if problem:
+        raise JobValidationError(problem + ".")
+    text = json_text(value)
+    if max_bytes is not None and len(text.encode()) > max_bytes:
+        raise JobValidationError(
+            f"{name} is {len(text.encode())} bytes of JSON, more than the {max_bytes} allowed: "
+            f"store large data in a table and return its id."
+        )
+    return text
+
+
 def checked_json_text(
     value: Any, name: str, *, validated: tuple[Any, str] | None, max_bytes: int
 ) -> str:

@@ -30,6 +30,8 @@ FALLBACK_RETRY_SECONDS = 60.0
 def _statement(result: AttemptResult) -> str:
     if result.outcome == Outcome.FAILED:
         return sql.DISCARD if result.spent else sql.RETRY_LATER
+    if result.result_json is not None:
+        return sql.COMPLETE_RECORDING_RESULT
     return _STATEMENTS[result.outcome]
 
 
@@ -118,6 +120,8 @@ def record_outcome(job, node: str, result: AttemptResult, *, in_transaction: boo
         "commit": "on" if in_transaction else "off",
         "outcome": str(result.outcome),
     }
+    if result.result_json is not None:
+        params["result"] = result.result_json
     statement = _statement(result)
     if in_transaction:
         with connection.cursor() as cursor:

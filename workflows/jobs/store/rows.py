@@ -11,7 +11,7 @@ from django.utils import timezone
 from workflows.jobs.policy.validation import json_text
 from workflows.jobs.store import sql
 
-_JSON_COLUMNS = {"args", "meta", "errors"}
+_JSON_COLUMNS = {"args", "meta", "errors", "result"}
 
 
 def decode_json(value: Any) -> Any:
@@ -44,6 +44,7 @@ _UNCLAIMED_FIELDS = {
     "uniq_window": None,
     "uniq_states": 0,
     "last_outcome": None,
+    "result": None,
 }
 
 

@@ -44,6 +44,7 @@ JOB_COLUMNS = (
     "uniq_window",
     "uniq_states",
     "last_outcome",
+    "result",
 )
 RETURNING = ", ".join(JOB_COLUMNS)
 
@@ -137,6 +138,12 @@ def _outcome(assignments: str) -> str:
 
 
 COMPLETE = _outcome("state = 'completed', completed_at = now()")
+
+# A worker with `record = True`: what perform returned, validated JSON (the execution layer's
+# recorded_return_value), is stored with the completion.
+COMPLETE_RECORDING_RESULT = _outcome(
+    "state = 'completed', completed_at = now(), result = %(result)s::jsonb"
+)
 
 RETRY_LATER = _outcome("""state = 'retryable',
        scheduled_at = now() + make_interval(secs => %(delay)s::float8),
