@@ -20,6 +20,7 @@ from workflows.jobs.api.queues import (
 from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.args_view import job_args_viewed, masked_values, may_view_raw_args
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.dashboard import admin as dashboard_admin  # noqa: F401 (registers the dashboard)
 from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.models import DeadLetter, Job, Node, Queue
 

@@ -238,6 +238,12 @@ UPDATE jobs_job SET state = 'cancelled', cancelled_at = now()
 RETURNING id
 """
 
+# Oban's delete: a job executing now is left alone (cancel it first).
+DELETE_JOBS = """
+DELETE FROM jobs_job WHERE id = ANY(%s::bigint[]) AND state <> 'executing'
+RETURNING id
+"""
+
 NOTIFY = "SELECT pg_notify(%s, q) FROM unnest(%s::text[]) AS q"
 
 STAGE = "SELECT jobs_stage(%s)"

@@ -1,0 +1,69 @@
+"""How the dashboard shows values: UTC times with seconds and a relative hint, and a job's
+args, meta and errors as the viewing user may see them (masked without jobs.view_job_args;
+error text always through the patient-data scrubber)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from workflows.jobs.args_view import masked_values
+from workflows.jobs.execution.attempt import scrub
+
+LOCAL_ZONE = ZoneInfo("America/Sao_Paulo")
+ERROR_LINE_CHARS = 160
+
+
+def utc_text(moment: datetime | None) -> str:
+    """`2026-12-01 07:51:57Z`."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def local_text(moment: datetime | None, zone: ZoneInfo = LOCAL_ZONE) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(abs(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def relative_text(moment: datetime | None, now: datetime | None = None) -> str:
+    """ "3 min ago" or "in 2 h"."""
+    if moment is None:
+        return ""
+    delta = ((now or timezone.now()) - moment).total_seconds()
+    return f"{age_text(delta)} ago" if delta >= 0 else f"in {age_text(delta)}"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def shown_data(value: Any, *, raw: bool) -> str:
+    """Args or meta as the user may see them: as stored, or keys with masked values."""
+    return pretty_json(value if raw else masked_values(value))
+
+
+def error_text(text: Any) -> str:
+    # Masked when stored; masked again for rows stored before the mask knew a form.
+    return scrub(str(text or ""))
+
+
+def error_line(job) -> str:
+    """The last line of the last error, masked, cut to one short line."""
+    line = scrub(job.last_error_line)
+    return line if len(line) <= ERROR_LINE_CHARS else line[: ERROR_LINE_CHARS - 1] + "…"
