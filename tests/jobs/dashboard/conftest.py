@@ -9,10 +9,14 @@ import pytest
 @pytest.fixture
 def client_as(db, client):
     """client_as(role) -> the test client signed in as a new staff user of that role."""
+    import factory
+
     from tests.factories import UserFactory
 
     def sign_in(role: str, **fields):
-        user = UserFactory(role=role, password="unused-password", **fields)
+        # An unusable password: no hashing cost, and force_login does not need one.
+        fields.setdefault("password", factory.Transformer.Force("!"))
+        user = UserFactory(role=role, **fields)
         client.force_login(user)
         client.user = user
         return client

@@ -99,7 +99,7 @@ def job_list(request: HttpRequest, site) -> HttpResponse:
     except SearchError as problem:
         error = str(problem)
         page = selectors.JobPage([], None)
-        counts = {}
+        counts = None
     state_terms = search.terms_of("state")
     shown_state = (
         state_terms[0].values[0]
@@ -121,8 +121,8 @@ def job_list(request: HttpRequest, site) -> HttpResponse:
         state_tabs=[
             {
                 "state": state,
-                "count": counts.get(state, 0),
-                "capped": counts.get(state, 0) >= selectors.STATE_COUNT_CAP,
+                "count": counts[state] if counts else 0,
+                "capped": bool(counts) and not counts.window and counts[state] >= counts.cap,
                 "url": _list_url(
                     f"{other} state:{state}".strip()
                     if not search.searches_data
@@ -132,6 +132,7 @@ def job_list(request: HttpRequest, site) -> HttpResponse:
             }
             for state in ALL_STATES
         ],
+        count_window=counts.window if counts else None,
         search_keys=[f"{key}:" for key in LIST_KEYS] + ["args.<path>:", "meta.<path>:"],
         job_actions=access.job_actions,
         bulk_limit=actions.bulk_limit(),
