@@ -241,3 +241,12 @@ def test_pause_resume_and_scale_each_leave_one_audit_entry(client_as):
         ("job.resume", "queue:default"),
         ("job.scale", "queue:default limit:7"),
     ]
+
+
+def test_the_state_links_keep_the_other_terms_and_replace_the_state(client_as):
+    _discarded(2, tags=["batch"])
+    client = client_as("operations")
+    page = _text(client.get(_url("jobs_dashboard_jobs"), {"q": "tags:batch state:discarded"}))
+    assert 'href="/admin/jobs/overview/jobs/?q=tags%3Abatch+state%3Acompleted"' in page
+    discarded = page[page.index('data-state="discarded"') :]
+    assert discarded[: discarded.index("</a>")].endswith('<span class="jobs-count">2</span>')

@@ -25,6 +25,16 @@ def utc_text(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def parsed_time(value: Any) -> datetime | None:
+    """A time stored as ISO text (error entries' "at"), or None if it is not one."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def local_text(moment: datetime | None, zone: ZoneInfo = LOCAL_ZONE) -> str:
     if moment is None:
         return "-"

@@ -56,13 +56,17 @@ class Search:
     def without(self, key: str) -> Search:
         return Search(tuple(t for t in self.terms if t.key != key), self.text)
 
-    def masked(self) -> str:
-        """The search as text with args and meta values hidden: for the audit log."""
+    def as_text(self, *, masked: bool = False) -> str:
+        """The search written back in its syntax; masked: args and meta values as ***."""
         parts = [_quoted(word) for word in self.text]
         for term in self.terms:
-            shown = MASK if term.key in PATH_KEYS else ",".join(term.values)
+            shown = MASK if masked and term.key in PATH_KEYS else ",".join(term.values)
             parts.append(f"{term.label}:{_quoted(shown)}")
         return " ".join(parts)
+
+    def masked(self) -> str:
+        """The search as text with args and meta values hidden: for the audit log."""
+        return self.as_text(masked=True)
 
 
 def _quoted(value: str) -> str:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from workflows.jobs.api.queues import live_nodes, queues_overview
 from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.dashboard.present import parsed_time
 from workflows.jobs.dashboard.search import Search, SearchError, Term
 from workflows.jobs.models import Job, Node
 from workflows.jobs.node.cron import crontab, next_slot
@@ -276,7 +277,7 @@ def timeline(job: Job) -> list[dict[str, Any]]:
         events.append(
             {
                 "what": f"attempt {entry.get('attempt')}",
-                "at": _parsed(entry.get("at")),
+                "at": parsed_time(entry.get("at")),
                 "outcome": entry.get("outcome") or "failed",
                 "node": entry.get("node", ""),
                 "duration_ms": entry.get("duration_ms"),
@@ -302,12 +303,3 @@ def timeline(job: Job) -> list[dict[str, Any]]:
         if at:
             events.append({"what": what, "at": at})
     return events
-
-
-def _parsed(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None

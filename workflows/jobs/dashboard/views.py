@@ -84,6 +84,23 @@ def _list_url(query: str = "", **extra) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def _state_tabs(search: Search, counts: selectors.StateCounts | None) -> list[dict]:
+    """One link per state: the search with its state term replaced, and the count."""
+    terms = search.terms_of("state")
+    current = terms[0].values[0] if len(terms) == 1 and len(terms[0].values) == 1 else ""
+    rest = search.without("state").as_text()
+    return [
+        {
+            "state": state,
+            "count": counts[state] if counts else 0,
+            "capped": bool(counts) and not counts.window and counts[state] >= counts.cap,
+            "url": _list_url(f"{rest} state:{state}".strip()),
+            "current": state == current,
+        }
+        for state in ALL_STATES
+    ]
+
+
 def job_list(request: HttpRequest, site) -> HttpResponse:
     access = _access(request)
     query = request.GET.get("q", "").strip()
@@ -100,13 +117,6 @@ def job_list(request: HttpRequest, site) -> HttpResponse:
         error = str(problem)
         page = selectors.JobPage([], None)
         counts = None
-    state_terms = search.terms_of("state")
-    shown_state = (
-        state_terms[0].values[0]
-        if len(state_terms) == 1 and len(state_terms[0].values) == 1
-        else ""
-    )
-    other = search.without("state").masked() if not search.searches_data else ""
     return _render(
         request,
         site,
@@ -118,20 +128,7 @@ def job_list(request: HttpRequest, site) -> HttpResponse:
         error=error,
         rows=[_job_row(job, now) for job in page.jobs],
         next_url=_list_url(query, before=page.next_before) if page.next_before else "",
-        state_tabs=[
-            {
-                "state": state,
-                "count": counts[state] if counts else 0,
-                "capped": bool(counts) and not counts.window and counts[state] >= counts.cap,
-                "url": _list_url(
-                    f"{other} state:{state}".strip()
-                    if not search.searches_data
-                    else f"{query} state:{state}"
-                ),
-                "current": state == shown_state,
-            }
-            for state in ALL_STATES
-        ],
+        state_tabs=_state_tabs(search, counts),
         count_window=counts.window if counts else None,
         search_keys=[f"{key}:" for key in LIST_KEYS] + ["args.<path>:", "meta.<path>:"],
         job_actions=access.job_actions,
@@ -155,7 +152,7 @@ def job_detail(request: HttpRequest, site, job_id: int) -> HttpResponse:
     errors = [
         {
             "attempt": entry.get("attempt"),
-            "at": present.utc_text(selectors._parsed(entry.get("at"))),
+            "at": present.utc_text(present.parsed_time(entry.get("at"))),
             "text": present.error_text(entry.get("error")),
         }
         for entry in reversed(job.errors or [])
