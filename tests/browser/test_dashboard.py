@@ -140,6 +140,10 @@ def test_the_job_page_shows_args_first_the_last_error_open_and_retries_after_con
     expect(page.locator("#content")).not_to_contain_text("529.982.247-25")
     timeline = page.locator("#jobs-timeline li")
     expect(timeline.first).to_contain_text("inserted")
+    expect(timeline.nth(1)).to_contain_text("attempt 1")
+    expect(timeline.nth(1)).to_contain_text("failed")
+    expect(timeline.nth(3)).to_contain_text("attempt 3")
+    expect(timeline.nth(3)).to_contain_text("discarded")
     expect(timeline.last).to_contain_text("discarded")
     expect(page.locator("#jobs-delete")).to_have_count(0)  # operations may not delete
     # Args come before the errors on the page.

@@ -267,6 +267,14 @@ def cron_rows(now: datetime | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def _ending(job: Job) -> str:
+    """How the last attempt ended the job: "discarded", or "failed, then discarded" when
+    its attempts ran out."""
+    if job.last_outcome in (None, "", job.state):
+        return job.state
+    return f"{job.last_outcome}, then {job.state}"
+
+
 def timeline(job: Job) -> list[dict[str, Any]]:
     """The job's life as events: inserted, scheduled, each attempt (its node, start,
     duration and outcome, from the error entries and the current attempt), finished."""
@@ -274,11 +282,14 @@ def timeline(job: Job) -> list[dict[str, Any]]:
     if job.scheduled_at and job.scheduled_at > job.inserted_at + timedelta(seconds=1):
         events.append({"what": "scheduled", "at": job.scheduled_at})
     for entry in job.errors or []:
+        # An error entry is a failed attempt, except the last one of a discarded or cancelled
+        # job: that attempt ended the job.
+        ended_it = entry.get("attempt") == job.attempt and job.state in ("discarded", "cancelled")
         events.append(
             {
                 "what": f"attempt {entry.get('attempt')}",
                 "at": parsed_time(entry.get("at")),
-                "outcome": entry.get("outcome") or "failed",
+                "outcome": _ending(job) if ended_it else "failed",
                 "node": entry.get("node", ""),
                 "duration_ms": entry.get("duration_ms"),
             }
