@@ -35,6 +35,32 @@ def _discarded(count: int, **options) -> list[int]:
     return ids
 
 
+def _some_metrics() -> None:
+    """Per-minute metrics as the leader writes them: the last 40 minutes, a few per minute."""
+    from datetime import UTC, timedelta
+
+    from workflows.jobs.models import JobMetric
+
+    now = timezone.now().astimezone(UTC).replace(second=0, microsecond=0)
+    JobMetric.objects.bulk_create(
+        JobMetric(
+            minute=now - timedelta(minutes=n),
+            queue="default",
+            worker=WORKER,
+            outcome=outcome,
+            count=count,
+            wait_ms_buckets=[0, 3, 1, 0, 0, 0, 0, 0, 0],
+        )
+        for n in range(1, 41)
+        for outcome, count in (
+            ("completed", 20 + n % 7),
+            ("failed", n % 3),
+            ("discarded", n % 5 // 4),
+        )
+        if count
+    )
+
+
 def _actions(action: str):
     return AuditLog.objects.filter(action=f"job.{action}")
 
@@ -42,6 +68,7 @@ def _actions(action: str):
 def test_the_overview_is_the_first_jobs_entry_and_its_counts_follow_inserts_without_reload(
     page, operator
 ):
+    _some_metrics()
     page.goto("/admin/")
     jobs_section = page.locator("#content-main .app-jobs")
     expect(jobs_section.locator("tbody tr").first).to_contain_text("Dashboard")
@@ -62,6 +89,7 @@ def test_the_overview_is_the_first_jobs_entry_and_its_counts_follow_inserts_with
         page.locator("#jobs-overview-queues tr[data-queue=default] [data-count=discarded]")
     ).to_have_text("2")
     assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("#jobs-chart-per_minute [data-outcome=completed] rect")).to_have_count(40)
     _shot(page, "overview")
 
     page.reload()  # the choice is remembered for this user

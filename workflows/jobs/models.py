@@ -207,6 +207,32 @@ class Node(models.Model):
         return self.name
 
 
+class JobMetric(models.Model):
+    """Per minute, queue, worker and outcome: how many jobs ended so, with duration and wait
+    sums and wait buckets (workflows.jobs.policy.metrics). No args. Written by the leader node
+    from the jobs table (store.metrics), kept 30 days: the dashboard's charts outlive pruning."""
+
+    minute = models.DateTimeField()
+    queue = models.CharField(max_length=128)
+    worker = models.CharField(max_length=255)
+    outcome = models.CharField(max_length=16)
+    count = models.IntegerField()
+    duration_ms_sum = models.BigIntegerField(default=0)
+    wait_ms_sum = models.BigIntegerField(default=0)
+    wait_ms_buckets = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        db_table = "jobs_metric"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "queue", "worker", "outcome"], name="jobs_metric_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.queue} {self.worker} {self.outcome}"
+
+
 class Lease(models.Model):
     """A cluster-wide duty held by one node until `expires_at` unless renewed (the leader
     runs the stager, lifeline and pruner). A node that stops renewing loses it."""

@@ -77,3 +77,39 @@ def error_line(job) -> str:
     """The last line of the last error, masked, cut to one short line."""
     line = scrub(job.last_error_line)
     return line if len(line) <= ERROR_LINE_CHARS else line[: ERROR_LINE_CHARS - 1] + "…"
+
+
+CHART_WIDTH = 600
+ROW_HEIGHT = 40
+
+
+def chart_rows(chart) -> list[dict[str, Any]]:
+    """SVG bars for a selectors.Chart: one row per outcome, bar heights scaled to the peak."""
+    slot_width = CHART_WIDTH / max(1, len(chart.slots))
+    rows = []
+    for position, (outcome, counts) in enumerate(chart.series.items()):
+        top = position * (ROW_HEIGHT + 14) + 14
+        bars = []
+        for index, count in enumerate(counts):
+            if not count:
+                continue
+            height = max(1.0, (ROW_HEIGHT - 2) * count / chart.peak)
+            bars.append(
+                {
+                    "x": round(index * slot_width, 2),
+                    "y": round(top + ROW_HEIGHT - height, 2),
+                    "width": round(max(1.0, slot_width - 1), 2),
+                    "height": round(height, 2),
+                    "title": f"{utc_text(chart.slots[index])}: {count} {outcome}",
+                }
+            )
+        rows.append({"outcome": outcome, "label_y": top - 3, "total": sum(counts), "bars": bars})
+    return rows
+
+
+def wait_text(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    if ms < 0:
+        return "> 5 min"
+    return f"≤ {ms} ms" if ms < 1000 else f"≤ {ms // 1000} s"

@@ -12,7 +12,8 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from workflows.jobs.api.queues import live_nodes, queues_overview
@@ -20,8 +21,9 @@ from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.dashboard.present import parsed_time
 from workflows.jobs.dashboard.search import Search, SearchError, Term
-from workflows.jobs.models import Job, Node
+from workflows.jobs.models import Job, JobMetric, Node
 from workflows.jobs.node.cron import crontab, next_slot
+from workflows.jobs.policy.metrics import OUTCOMES, bucket_percentile
 from workflows.jobs.policy.states import ALL_STATES
 
 PAGE_SIZE = 50
@@ -229,6 +231,59 @@ def oldest_available_age_seconds(now: datetime | None = None) -> int | None:
     return None if oldest is None else max(0, int((now - oldest).total_seconds()))
 
 
+CHART_OUTCOMES = ("completed", "failed", "discarded")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Counts per outcome in consecutive slots (minutes or hours), oldest first."""
+
+    title: str
+    slots: list[datetime]
+    series: dict[str, list[int]]  # outcome -> one count per slot
+
+    @property
+    def peak(self) -> int:
+        return max([1, *(count for counts in self.series.values() for count in counts)])
+
+
+def _chart(title: str, rows, slots: list[datetime], key: str) -> Chart:
+    index = {slot: position for position, slot in enumerate(slots)}
+    series = {outcome: [0] * len(slots) for outcome in CHART_OUTCOMES}
+    for row in rows:
+        position = index.get(row[key])
+        if position is not None and row["outcome"] in series:
+            series[row["outcome"]][position] += row["total"]
+    return Chart(title, slots, series)
+
+
+def charts(now: datetime | None = None) -> dict[str, Any]:
+    """Executions, failures and discards per minute (last hour) and per hour (last 7 days),
+    and the wait time p50/p95 of the last hour, from the per-minute metrics."""
+    now = (now or timezone.now()).astimezone(UTC)
+    this_minute = now.replace(second=0, microsecond=0)
+    minutes = [this_minute - timedelta(minutes=n) for n in range(60, 0, -1)]
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    hours = [this_hour - timedelta(hours=n) for n in range(24 * 7 - 1, -1, -1)]
+    recent = JobMetric.objects.filter(minute__gte=minutes[0], outcome__in=OUTCOMES)
+    per_minute = recent.values("minute", "outcome").annotate(total=Sum("count"))
+    per_hour = (
+        JobMetric.objects.filter(minute__gte=hours[0])
+        .annotate(hour=TruncHour("minute", tzinfo=UTC))
+        .values("hour", "outcome")
+        .annotate(total=Sum("count"))
+    )
+    buckets: list[int] = []
+    for row in recent.values_list("wait_ms_buckets", flat=True):
+        buckets = [a + b for a, b in zip(buckets or [0] * len(row), row, strict=False)]
+    return {
+        "per_minute": _chart("per minute, last hour", per_minute, minutes, "minute"),
+        "per_hour": _chart("per hour, last 7 days", per_hour, hours, "hour"),
+        "wait_p50_ms": bucket_percentile(buckets, 0.5),
+        "wait_p95_ms": bucket_percentile(buckets, 0.95),
+    }
+
+
 def overview(now: datetime | None = None) -> dict[str, Any]:
     """Everything the overview page shows and refreshes."""
     now = now or timezone.now()
@@ -243,6 +298,7 @@ def overview(now: datetime | None = None) -> dict[str, Any]:
         "totals": totals,
         "nodes": node_rows(now),
         "oldest_available_age_seconds": oldest_available_age_seconds(now),
+        **charts(now),
     }
 
 

@@ -52,7 +52,16 @@ def _render(request, site, template: str, title: str, tab: str, **context) -> Ht
 def overview(request: HttpRequest, site) -> HttpResponse:
     access = _access(request)
     data = selectors.overview()
+    data["updated_text"] = present.utc_text(data["now"])
     data["oldest_available_text"] = present.age_text(data["oldest_available_age_seconds"])
+    data["chart_height"] = 3 * (present.ROW_HEIGHT + 14) + 4
+    data["chart_width"] = present.CHART_WIDTH
+    data["charts_shown"] = [
+        {"id": key, "title": data[key].title, "rows": present.chart_rows(data[key])}
+        for key in ("per_minute", "per_hour")
+    ]
+    data["wait_p50_text"] = present.wait_text(data["wait_p50_ms"])
+    data["wait_p95_text"] = present.wait_text(data["wait_p95_ms"])
     return _render(
         request,
         site,
