@@ -21,6 +21,7 @@ from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.args_view import job_args_viewed, masked_values, may_view_raw_args
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.dashboard import admin as dashboard_admin  # noqa: F401 (registers the dashboard)
+from workflows.jobs.dashboard.forms import QueueLimitForm
 from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.models import DeadLetter, Job, Node, Queue
 
@@ -213,6 +214,7 @@ class QueueAdmin(admin.ModelAdmin):
         "retryable",
         "nodes",
     )
+    form = QueueLimitForm
     fields = ("name", "limit", "paused", "configured_limit", "updated_at")
     readonly_fields = ("name", "configured_limit", "updated_at")
     actions = ("pause_selected", "resume_selected")

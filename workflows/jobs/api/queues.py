@@ -62,14 +62,20 @@ def resume_queue(name: str) -> None:
     store_queues.set_paused(_queue_or_error(name).name, False)
 
 
-def scale_queue(name: str, limit: int) -> None:
-    """Change how many jobs of this queue may execute at once across all nodes."""
+def check_queue_limit(limit: Any) -> int:
+    """The limit if it is one a queue may have; otherwise the JobValidationError that the CLI,
+    the admin and the dashboard all show."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUEUE_LIMIT:
         raise JobValidationError(
             f"a queue limit must be a whole number >= 1 and at most {MAX_QUEUE_LIMIT:,}; "
             f"got {limit!r}. To stop a queue, pause it."
         )
-    store_queues.set_limit(_queue_or_error(name).name, limit)
+    return limit
+
+
+def scale_queue(name: str, limit: int) -> None:
+    """Change how many jobs of this queue may execute at once across all nodes."""
+    store_queues.set_limit(_queue_or_error(name).name, check_queue_limit(limit))
 
 
 def live_nodes() -> QuerySet[Node]:
