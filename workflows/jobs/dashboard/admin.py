@@ -34,9 +34,9 @@ class DashboardAdmin(admin.ModelAdmin):
             path("", page(views.overview), name="jobs_overview_changelist"),
             path("jobs/", page(views.job_list), name="jobs_dashboard_jobs"),
             path("jobs/bulk/", page(views.bulk_action), name="jobs_dashboard_bulk"),
-            path("jobs/<int:job_id>/", page(views.job_detail), name="jobs_dashboard_job"),
+            path("jobs/<int:object_id>/", page(views.job_detail), name="jobs_dashboard_job"),
             path(
-                "jobs/<int:job_id>/<str:action>/",
+                "jobs/<int:object_id>/<str:action>/",
                 page(views.job_action),
                 name="jobs_dashboard_job_action",
             ),

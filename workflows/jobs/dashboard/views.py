@@ -152,9 +152,9 @@ def _job_or_404(job_id: int) -> Job:
     return job
 
 
-def job_detail(request: HttpRequest, site, job_id: int) -> HttpResponse:
+def job_detail(request: HttpRequest, site, object_id: int) -> HttpResponse:
     access = _access(request)
-    job = _job_or_404(job_id)
+    job = _job_or_404(object_id)
     now = timezone.now()
     if access.view_args:
         job_args_viewed(user=request.user, job=job)
@@ -208,12 +208,12 @@ def _confirm(request, site, *, action, count, fields, described, back, ids=()) -
     )
 
 
-def job_action(request: HttpRequest, site, job_id: int, action: str) -> HttpResponse:
+def job_action(request: HttpRequest, site, object_id: int, action: str) -> HttpResponse:
     """GET: the confirmation; POST (confirmed): the action on this one job."""
     _access(request)
     if action not in JOB_ACTIONS:
         raise Http404(f"unknown action {action!r}.")
-    job = _job_or_404(job_id)
+    job = _job_or_404(object_id)
     selection = actions.Selection(ids=(job.pk,))
     back = reverse("admin:jobs_dashboard_job", args=[job.pk])
     try:
