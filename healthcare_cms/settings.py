@@ -229,6 +229,10 @@ JOBS = {
     "error_scrubber": "healthcare_cms.privacy.masking.mask_patient_data",
     # Each view of a job's raw args (permission jobs.view_job_args) goes to the audit log.
     "args_view_auditor": "compliance.job_access.job_args_view_record",
+    # Each operator action of the dashboard (retry, cancel, delete, pause, resume, scale).
+    "action_auditor": "compliance.job_access.job_action_record",
+    # The dashboard's bulk actions refuse more jobs than this (docs/dashboard.md).
+    "bulk_limit": env.int("JOBS_BULK_LIMIT", default=10_000),
     # (expression in UTC, worker dotted path[, options]); JOBS_CRONTAB_OVERRIDE (JSON list of
     # such entries) replaces it, e.g. to run no cron at all on a staging node: [].
     "crontab": config.crontab(env, PRODUCT_CRONTAB),

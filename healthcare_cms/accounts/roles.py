@@ -55,6 +55,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "jobs.view_deadletter",
         "jobs.view_queue",
         "jobs.change_queue",
+        "jobs.pause_queue",
+        "jobs.scale_queue",
         "jobs.view_node",
         "compliance.view_alert",
         "compliance.change_alert",

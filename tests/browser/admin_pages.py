@@ -15,7 +15,8 @@ from django.utils import timezone
 
 # Admin URL names that are not pages a person opens: GET on logout is refused by design,
 # jsi18n is a script, autocomplete is JSON, view_on_site redirects off the admin.
-NOT_PAGES = {"logout", "jsi18n", "autocomplete", "view_on_site"}
+# jobs_dashboard_bulk takes only the POST of the list's bulk form.
+NOT_PAGES = {"logout", "jsi18n", "autocomplete", "view_on_site", "jobs_dashboard_bulk"}
 
 
 def one_row_of_every_admin_model(*, user) -> dict[type[models.Model], models.Model]:
@@ -109,13 +110,20 @@ def admin_page_urls(rows: dict[type[models.Model], models.Model]) -> list[str]:
     for model, model_admin in admin.site._registry.items():
         row = rows[model]
         for pattern in model_admin.get_urls():
-            if not isinstance(pattern, URLPattern) or not pattern.name:
+            if not isinstance(pattern, URLPattern) or pattern.name in NOT_PAGES:
+                continue
+            if not pattern.name:
                 continue  # the old-style redirect to the change page
             parameters = _parameters(pattern)
             if not parameters:
                 urls.append(reverse(f"admin:{pattern.name}"))
             elif parameters in ({"object_id"}, {"id"}):
                 urls.append(reverse(f"admin:{pattern.name}", args=[row.pk]))
+            elif parameters == {"object_id", "action"}:  # the dashboard's confirmations
+                urls += [
+                    reverse(f"admin:{pattern.name}", args=[row.pk, action])
+                    for action in ("retry", "cancel", "delete")
+                ]
             else:
                 raise AssertionError(f"give the admin page {pattern.name} its URL arguments here")
     return urls

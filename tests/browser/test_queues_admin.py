@@ -60,10 +60,16 @@ def test_queue_admin_pauses_by_action_and_scales_by_the_change_form(
     expect(page.locator("input[name=paused]")).to_be_checked()
     expect(page.locator("input[name=name], input[name=configured_limit]")).to_have_count(0)
 
-    page.fill("input[name=limit]", "0")  # a queue is stopped by pausing it, not by limit 0
-    page.click("input[name=_save]")
-    expect(page.locator(".errornote")).to_be_visible()
-    assert Queue.objects.get(name="email").limit == before.limit
+    for wrong in ("0", "-5"):  # a queue is stopped by pausing it, not by limit 0
+        page.fill("input[name=limit]", wrong)
+        page.click("input[name=_save]")
+        expect(page.locator(".errornote")).to_be_visible()
+        # The CLI's message (manage.py jobs scale email 0), not a constraint's name.
+        expect(page.locator(".field-limit .errorlist")).to_have_text(
+            "a queue limit must be a whole number >= 1 and at most 1,000,000; "
+            f"got {wrong}. To stop a queue, pause it."
+        )
+        assert Queue.objects.get(name="email").limit == before.limit
 
     page.fill("input[name=limit]", str(new_limit))
     page.click("input[name=_save]")

@@ -21,8 +21,15 @@ from workflows.jobs.api.queues import (
 from workflows.jobs.api.worker import registered_workers
 from workflows.jobs.args_view import job_args_viewed, masked_values, may_view_raw_args
 from workflows.jobs.conf import jobs_settings
+from workflows.jobs.dashboard import admin as dashboard_admin  # noqa: F401 (registers the dashboard)
+from workflows.jobs.dashboard.forms import QueueLimitForm
 from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.models import DeadLetter, Job, Node, Queue
+
+
+def _who(request) -> str:
+    """Who changed a queue, as the queue_changed signal carries it."""
+    return f"admin user {request.user.get_username()}"
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -227,6 +234,7 @@ class QueueAdmin(admin.ModelAdmin):
         "retryable",
         "nodes",
     )
+    form = QueueLimitForm
     fields = ("name", "limit", "paused", "configured_limit", "updated_at")
     readonly_fields = ("name", "configured_limit", "updated_at")
     actions = ("pause_selected", "resume_selected")
@@ -278,20 +286,20 @@ class QueueAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Queue, form, change: bool) -> None:
         if "limit" in form.changed_data:
-            scale_queue(obj.name, obj.limit)
+            scale_queue(obj.name, obj.limit, by=_who(request))
         if "paused" in form.changed_data:
-            (pause_queue if obj.paused else resume_queue)(obj.name)
+            (pause_queue if obj.paused else resume_queue)(obj.name, by=_who(request))
 
     @admin.action(description="Pause selected queues", permissions=["change"])
     def pause_selected(self, request, queryset: QuerySet[Queue]) -> None:
         for queue in queryset:
-            pause_queue(queue.name)
+            pause_queue(queue.name, by=_who(request))
         self.message_user(request, f"Paused {queryset.count()} queue(s).", messages.SUCCESS)
 
     @admin.action(description="Resume selected queues", permissions=["change"])
     def resume_selected(self, request, queryset: QuerySet[Queue]) -> None:
         for queue in queryset:
-            resume_queue(queue.name)
+            resume_queue(queue.name, by=_who(request))
         self.message_user(request, f"Resumed {queryset.count()} queue(s).", messages.SUCCESS)
 
 

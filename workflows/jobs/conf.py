@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path of a callable(*, user, job) called each time a user is shown a job's raw args
     # and meta (the audit log of the project); None: such views are not recorded.
     "args_view_auditor": None,
+    # Dotted path of a callable(*, user, action, count, filter, ids) called after each operator
+    # action of the dashboard (retry, cancel, delete, pause, resume, scale); None: not recorded.
+    "action_auditor": None,
+    # The dashboard's bulk actions refuse a selection or filter matching more jobs than this.
+    "bulk_limit": 10_000,
     "crontab": [],
     "testing": None,
     "plugins": [],
@@ -79,6 +84,8 @@ class JobsSettings:
     plugins: list[str] = field(default_factory=list)
     args_view_auditor: str | None = None
     workflow_max_steps: int = 1000
+    action_auditor: str | None = None
+    bulk_limit: int = 10_000
 
     @property
     def queue_names(self) -> list[str]:

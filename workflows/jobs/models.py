@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Now
 
 from workflows.jobs.policy.outcomes import Outcome
@@ -131,6 +133,14 @@ class Job(models.Model):
                 name="jobs_job_workflow",
                 condition=models.Q(workflow__isnull=False),
             ),
+            # The dashboard's search (workflows.jobs.dashboard.search): newest first per
+            # worker, state and node; args, meta and tags by containment.
+            models.Index(fields=["worker", "id"], name="jobs_job_worker_id"),
+            models.Index(fields=["state", "id"], name="jobs_job_state_id"),
+            models.Index(F("attempted_by__0"), F("id"), name="jobs_job_node_id"),
+            GinIndex(fields=["args"], opclasses=["jsonb_path_ops"], name="jobs_job_args"),
+            GinIndex(fields=["meta"], opclasses=["jsonb_path_ops"], name="jobs_job_meta"),
+            GinIndex(fields=["tags"], name="jobs_job_tags"),
         ]
 
     def __str__(self) -> str:
@@ -208,6 +218,16 @@ class DeadLetter(Job):
         verbose_name_plural = "dead letters"
 
 
+class Overview(Job):
+    """The dashboard's entry in the admin's Jobs section (/admin/jobs/overview/): no table of
+    its own, the pages are workflows.jobs.dashboard's views."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"
+
+
 class Queue(models.Model):
     """A queue's persisted runtime state, obeyed by every node."""
 
@@ -222,6 +242,10 @@ class Queue(models.Model):
     class Meta:
         db_table = "jobs_queue"
         ordering = ["name"]
+        permissions = [
+            ("pause_queue", "Can pause and resume queues"),
+            ("scale_queue", "Can change a queue's limit"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(limit__gte=1), name="jobs_queue_limit_positive"
@@ -250,6 +274,32 @@ class Node(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobMetric(models.Model):
+    """Per minute, queue, worker and outcome: how many jobs ended so, with duration and wait
+    sums and wait buckets (workflows.jobs.policy.metrics). No args. Written by the leader node
+    from the jobs table (store.metrics), kept 30 days: the dashboard's charts outlive pruning."""
+
+    minute = models.DateTimeField()
+    queue = models.CharField(max_length=128)
+    worker = models.CharField(max_length=255)
+    outcome = models.CharField(max_length=16)
+    count = models.IntegerField()
+    duration_ms_sum = models.BigIntegerField(default=0)
+    wait_ms_sum = models.BigIntegerField(default=0)
+    wait_ms_buckets = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        db_table = "jobs_metric"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "queue", "worker", "outcome"], name="jobs_metric_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.queue} {self.worker} {self.outcome}"
 
 
 class Lease(models.Model):

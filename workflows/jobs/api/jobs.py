@@ -1,4 +1,4 @@
-"""Inserting jobs and acting on them: insert, insert_all, retry_job, cancel_job.
+"""Inserting jobs and acting on them: insert, insert_all, retry_job, cancel_job, delete_jobs.
 
 Inserts run on Django's connection, so a job inserted inside transaction.atomic() exists if and
 only if the transaction commits; idle nodes are woken by a NOTIFY delivered at that commit.
@@ -101,6 +101,11 @@ def retry_jobs(job_ids: Sequence[int]) -> int:
 def cancel_jobs(job_ids: Sequence[int]) -> int:
     """Cancel jobs that have not finished. A running job is told to stop by its node."""
     return store_jobs.cancel_jobs(validation.check_job_ids(job_ids))
+
+
+def delete_jobs(job_ids: Sequence[int]) -> int:
+    """Delete jobs that are not executing (cancel a running one first). Returns how many."""
+    return store_jobs.delete_jobs(validation.check_job_ids(job_ids))
 
 
 def retry_job(job_id: int) -> bool:

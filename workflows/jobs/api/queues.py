@@ -72,15 +72,21 @@ def resume_queue(name: str, *, by: str | None = None) -> None:
     _changed(queue, "resume", queue.limit, by)
 
 
-def scale_queue(name: str, limit: int, *, by: str | None = None) -> None:
-    """Change how many jobs of this queue may execute at once across all nodes."""
+def check_queue_limit(limit: Any) -> int:
+    """The limit if it is one a queue may have; otherwise the JobValidationError that the CLI,
+    the admin and the dashboard all show."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_QUEUE_LIMIT:
         raise JobValidationError(
             f"a queue limit must be a whole number >= 1 and at most {MAX_QUEUE_LIMIT:,}; "
             f"got {limit!r}. To stop a queue, pause it."
         )
+    return limit
+
+
+def scale_queue(name: str, limit: int, *, by: str | None = None) -> None:
+    """Change how many jobs of this queue may execute at once across all nodes."""
     queue = _queue_or_error(name)
-    store_queues.set_limit(queue.name, limit)
+    store_queues.set_limit(queue.name, check_queue_limit(limit))
     _changed(queue, "scale", limit, by)
 
 

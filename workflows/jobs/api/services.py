@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from workflows.jobs.api.jobs import cancel_jobs, retry_jobs
+from workflows.jobs.api.jobs import cancel_jobs, delete_jobs, retry_jobs
 from workflows.jobs.models import Job
 from workflows.jobs.store.maintenance import PruneReport
 
@@ -20,6 +20,13 @@ def jobs_cancel(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None 
     if queryset is not None:
         ids = list(queryset.values_list("id", flat=True))
     return cancel_jobs(ids or [])
+
+
+def jobs_delete(*, ids: list[int] | None = None, queryset: QuerySet[Job] | None = None) -> int:
+    """Delete jobs by id or all jobs of a queryset; executing jobs are kept."""
+    if queryset is not None:
+        ids = list(queryset.values_list("id", flat=True))
+    return delete_jobs(ids or [])
 
 
 def jobs_prune() -> PruneReport:

@@ -34,6 +34,7 @@ from workflows.jobs.node.runtime import (
     now_ms,
 )
 from workflows.jobs.store import database
+from workflows.jobs.store import metrics as store_metrics
 from workflows.jobs.store import nodes as store_nodes
 from workflows.jobs.store.maintenance import (
     prune_finished_jobs,
@@ -47,6 +48,7 @@ logger = logging.getLogger("workflows.jobs")
 
 TICK_SECONDS = 0.25
 ORPHAN_SWEEP_SECONDS = 5.0
+METRICS_ROLLUP_SECONDS = 30.0
 
 
 def _alive(entry: RunningJob) -> bool:
@@ -108,6 +110,7 @@ class Supervisor(threading.Thread):
             Every(conf.stage_interval_seconds, target.stage, leader_only=True),
             Every(conf.lifeline_interval_seconds, target.rescue, leader_only=True),
             Every(conf.prune_interval_seconds, target.prune, leader_only=True),
+            Every(METRICS_ROLLUP_SECONDS, target.rollup_metrics, leader_only=True),
         ]
         for path in conf.plugins:
             plugin = import_string(path)
@@ -380,3 +383,8 @@ class Supervisor(threading.Thread):
         with plugin_run("pruner") as counts:
             report = prune_finished_jobs(self._db(), self.conf, time_budget_seconds=10.0)
             counts.update(report.deleted)
+            store_metrics.prune(self._db())
+
+    def rollup_metrics(self) -> None:
+        """The dashboard's per-minute counts (store.metrics), before pruning removes jobs."""
+        store_metrics.rollup(self._db())

@@ -172,3 +172,9 @@ def cancel_jobs(job_ids: list[int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql.CANCEL_JOBS, [job_ids])
         return len(cursor.fetchall())
+
+
+def delete_jobs(job_ids: list[int]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.DELETE_JOBS, [job_ids])
+        return len(cursor.fetchall())

@@ -3,6 +3,7 @@ Only the store package executes them. The functions and triggers are in schema.s
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 NOTIFY_CHANNEL = "jobs_available"
@@ -249,6 +250,12 @@ UPDATE jobs_job SET state = 'cancelled', cancelled_at = now()
 RETURNING id
 """
 
+# Oban's delete: a job executing now is left alone (cancel it first).
+DELETE_JOBS = """
+DELETE FROM jobs_job WHERE id = ANY(%s::bigint[]) AND state <> 'executing'
+RETURNING id
+"""
+
 NOTIFY = "SELECT pg_notify(%s, q) FROM unnest(%s::text[]) AS q"
 
 STAGE = "SELECT jobs_stage(%s)"
@@ -322,3 +329,56 @@ RETURNING holder
 LEADER_RELEASE = "DELETE FROM jobs_lease WHERE name = 'leader' AND holder = %s"
 LEADER_HOLDER = "SELECT holder, expires_at FROM jobs_lease WHERE name = 'leader'"
 XACT_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+
+
+# --- Metrics (the dashboard's charts; workflows.jobs.store.metrics) ---------------------------
+def _wait_buckets() -> str:
+    from workflows.jobs.policy.metrics import WAIT_BUCKET_BOUNDS_MS
+
+    bounds = (None, *WAIT_BUCKET_BOUNDS_MS, None)
+    parts = []
+    for low, high in itertools.pairwise(bounds):
+        condition = " AND ".join(
+            ([f"wait_ms >= {low}"] if low is not None else [])
+            + ([f"wait_ms < {high}"] if high is not None else [])
+        )
+        parts.append(f"(count(*) FILTER (WHERE {condition}))::int")
+    return "ARRAY[" + ", ".join(parts) + "]"
+
+
+# Recomputes the closed minutes of [since, until) from the jobs table and replaces their rows.
+# Failed attempts are the jobs now retryable, counted at their attempt's start.
+METRICS_ROLLUP = f"""
+WITH ended AS (
+  SELECT queue, worker, 'completed' AS outcome, completed_at AS at, attempted_at, scheduled_at
+    FROM jobs_job WHERE state = 'completed'
+     AND completed_at >= %(since)s AND completed_at < %(until)s
+  UNION ALL
+  SELECT queue, worker, 'discarded', discarded_at, attempted_at, scheduled_at
+    FROM jobs_job WHERE state = 'discarded'
+     AND discarded_at >= %(since)s AND discarded_at < %(until)s
+  UNION ALL
+  SELECT queue, worker, 'cancelled', cancelled_at, attempted_at, scheduled_at
+    FROM jobs_job WHERE state = 'cancelled'
+     AND cancelled_at >= %(since)s AND cancelled_at < %(until)s
+  UNION ALL
+  SELECT queue, worker, 'failed', attempted_at, attempted_at, NULL
+    FROM jobs_job WHERE state = 'retryable'
+     AND attempted_at >= %(since)s AND attempted_at < %(until)s
+), measured AS (
+  SELECT queue, worker, outcome, date_trunc('minute', at) AS minute,
+         greatest(0, extract(epoch FROM at - attempted_at) * 1000) AS duration_ms,
+         greatest(0, extract(epoch FROM attempted_at - scheduled_at) * 1000) AS wait_ms
+    FROM ended
+)
+INSERT INTO jobs_metric (minute, queue, worker, outcome, count, duration_ms_sum, wait_ms_sum,
+                         wait_ms_buckets)
+SELECT minute, queue, worker, outcome, count(*), coalesce(sum(duration_ms), 0)::bigint,
+       coalesce(sum(wait_ms), 0)::bigint, {_wait_buckets()}
+  FROM measured GROUP BY minute, queue, worker, outcome
+ON CONFLICT (minute, queue, worker, outcome) DO UPDATE SET
+  count = excluded.count, duration_ms_sum = excluded.duration_ms_sum,
+  wait_ms_sum = excluded.wait_ms_sum, wait_ms_buckets = excluded.wait_ms_buckets
+"""
+
+METRICS_PRUNE = "DELETE FROM jobs_metric WHERE minute < now() - make_interval(days => %s)"
