@@ -250,3 +250,30 @@ def test_the_state_links_keep_the_other_terms_and_replace_the_state(client_as):
     assert 'href="/admin/jobs/overview/jobs/?q=tags%3Abatch+state%3Acompleted"' in page
     discarded = page[page.index('data-state="discarded"') :]
     assert discarded[: discarded.index("</a>")].endswith('<span class="jobs-count">2</span>')
+
+
+def test_a_recorded_result_is_masked_like_args_and_the_workflow_is_linked(client_as, patient_job):
+    job, cpf = patient_job
+    Job.objects.filter(pk=job.pk).update(
+        state="completed", completed_at=timezone.now(), result={"cpf": cpf, "nome": PATIENT}
+    )
+    masked = _text(client_as("operations").get(_url("jobs_dashboard_job", job.pk)))
+    assert 'id="jobs-result"' in masked and '"cpf": "***"' in masked
+    assert cpf not in masked and PATIENT not in masked
+    raw = _text(client_as("dpo").get(_url("jobs_dashboard_job", job.pk)))
+    assert cpf in raw and PATIENT in raw
+    assert 'id="jobs-workflow"' not in raw
+
+
+def test_a_workflow_step_links_its_workflow(client_as):
+    from tests.support.workflow_workers import StepWorker
+    from workflows.jobs import Workflow, insert_workflow
+
+    steps = insert_workflow(
+        Workflow("pair")
+        .add("a", StepWorker.new({"step": "a"}))
+        .add("b", StepWorker.new({"step": "b"}), deps=["a"])
+    )
+    page = _text(client_as("operations").get(_url("jobs_dashboard_job", steps["b"].pk)))
+    workflow = reverse("admin:jobs_jobworkflow_change", args=[steps["b"].workflow_id])
+    assert f'href="{workflow}"' in page and "step b" in page

@@ -185,6 +185,14 @@ def job_detail(request: HttpRequest, site, object_id: int) -> HttpResponse:
         row=_job_row(job, now),
         args_text=present.shown_data(job.args, raw=access.view_args),
         meta_text=present.shown_data(job.meta, raw=access.view_args),
+        result_text=(
+            present.shown_data(job.result, raw=access.view_args) if job.result is not None else ""
+        ),
+        workflow_url=(
+            reverse("admin:jobs_jobworkflow_change", args=[job.workflow_id])
+            if job.workflow_id
+            else ""
+        ),
         errors=errors,
         events=events,
         job_actions=access.job_actions,
