@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     "crontab": [],
     "testing": None,
     "plugins": [],
+    # The project database is reached through a transaction-pooling PgBouncer: no session
+    # state (prepared statements, session SET, LISTEN) on its connections (docs/operations.md).
+    "transaction_pooling": False,
+    # A direct connection string for LISTEN when the project database is pooled; "" with
+    # transaction_pooling: nodes poll every poll_interval_seconds instead.
+    "listen_database_url": "",
 }
 
 
@@ -76,6 +82,8 @@ class JobsSettings:
     testing: str | None
     plugins: list[str] = field(default_factory=list)
     args_view_auditor: str | None = None
+    transaction_pooling: bool = False
+    listen_database_url: str = ""
 
     @property
     def queue_names(self) -> list[str]:

@@ -118,6 +118,12 @@ class NodeProcess:
             for signum in HANDLED_SIGNALS:
                 signal.signal(signum, self._on_signal)
         supervisor.start()
+        if database.transaction_pooling() and not database.listen_database_url():
+            self._say(
+                f"jobs node {self.runtime.name}: the database is pooled (transaction pooling) "
+                f"and JOBS_LISTEN_DATABASE_URL is not set, so this node polls for new jobs every "
+                f"{self.conf.poll_interval_seconds:g} s instead of listening for them"
+            )
         self._say(
             f"jobs node {self.runtime.name} ready: queues {', '.join(self.runtime.queues)}; "
             f"{self.runtime.concurrency} worker processes"
