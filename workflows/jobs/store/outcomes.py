@@ -3,8 +3,8 @@
 An outcome committed with perform's own writes goes through Django's connection (the same
 transaction). An outcome on its own goes through the process's own psycopg connection in a
 node (server-side binding and, on a direct connection, prepared statements: parsed once per
-process, not once per job; `synchronous_commit = off`), or through Django's connection in a savepoint elsewhere (tests'
-drain_queue, inline mode).
+process, not once per job; `synchronous_commit = off`), or through Django's connection in a
+savepoint elsewhere (tests' drain_queue, inline mode).
 """
 
 from __future__ import annotations
