@@ -35,7 +35,7 @@ def pgbouncer():
     bouncer = pgbouncer_support.PgBouncer(
         backend_host=settings.get("HOST") or "127.0.0.1",
         backend_port=int(settings.get("PORT") or 5432),
-        pool_size=8,
+        pool_size=3,
     ).start()
     yield bouncer
     bouncer.stop()
