@@ -95,6 +95,7 @@ class PgServer:
             "-R",
             "-X",
             "stream",
+            "--checkpoint=fast",
             "-d",
             f"host=127.0.0.1 port={self.port} user=postgres application_name={name}",
         )

@@ -87,9 +87,8 @@ def test_promoting_the_standby_mid_drain_loses_and_doubles_no_job(replicated):
         for node in nodes:
             node.wait_ready()
         assert failed_sign_in(web.base) == 200, web.output()
-        wait_until(
-            lambda: counts(url).get("completed", 0) >= 300, timeout=120, message="300 done"
-        )
+        wait_until(lambda: counts(url).get("completed", 0) >= 300, timeout=120, message="300 done")
+        drain_started = time.monotonic()
         primary.stop("immediate")
         stopped_at = time.monotonic()
         before = counts(standby.url(DBNAME)).get("completed", 0)
@@ -117,7 +116,11 @@ def test_promoting_the_standby_mid_drain_loses_and_doubles_no_job(replicated):
         assert final["effects"] == JOBS and final["doubled"] == 0, final
         assert set(final) == {"completed", "effects", "doubled"}, "nothing left executing"
         assert all(node.process.poll() is None for node in nodes), "no node restarted"
-        print(f"failover: nodes back after {nodes_back:.1f} s, web after {web_back:.1f} s")
+        print(
+            f"failover: nodes back after {nodes_back:.1f} s, web after {web_back:.1f} s, "
+            f"all done {time.monotonic() - stopped_at:.1f} s after the stop "
+            f"({stopped_at - drain_started:.1f} s before it)"
+        )
     finally:
         web.stop()
         for node in nodes:
