@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import pgbouncer as pgbouncer_support
+from tests.support.polling import wait_until
 
 
 def pooled_env(bouncer: pgbouncer_support.PgBouncer, *, listen: bool = True) -> dict[str, str]:
@@ -25,8 +26,9 @@ def pooled_env(bouncer: pgbouncer_support.PgBouncer, *, listen: bool = True) -> 
 
 
 @pytest.fixture(scope="session")
-def pgbouncer():
-    """One PgBouncer for the session, in front of the test database's server."""
+def pgbouncer(django_db_setup, django_db_blocker):
+    """One PgBouncer for the session, in front of the test database's server; stopped (and
+    its server sessions gone) before the test database is dropped."""
     if pgbouncer_support.binary() is None:
         pytest.skip("pgbouncer is not installed (scripts/dev.py test installs it as root)")
     from django.db import connection
@@ -39,6 +41,22 @@ def pgbouncer():
     ).start()
     yield bouncer
     bouncer.stop()
+    with django_db_blocker.unblock():
+        wait_until(
+            lambda: _other_sessions(connection) == 0,
+            timeout=20,
+            message="pgbouncer's server sessions to end",
+        )
+        connection.close()
+
+
+def _other_sessions(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 @pytest.fixture
