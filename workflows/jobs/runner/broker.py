@@ -194,8 +194,8 @@ class JobsBroker(Broker):
             self._pacer.observed(finished=finished, announced=announced)
         except database.CONNECTION_ERRORS as exc:
             logger.warning(
-                "claiming jobs failed (%s); reconnecting in %.1f s",
-                type(exc).__name__,
+                "claiming jobs failed: %s; reconnecting in %.1f s",
+                database.why_unavailable(exc),
                 self._reconnect_delay,
             )
             self._drop_connections()

@@ -100,6 +100,16 @@ def configure_session(conn: EngineConnection, settings: dict[str, str]) -> None:
 
 
 CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+TOO_MANY_CONNECTIONS = "53300"
+
+
+def why_unavailable(exc: BaseException) -> str:
+    """A log line's reason for a connection error: fixed text, never the server's message."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate == TOO_MANY_CONNECTIONS or "too many clients" in str(cause):
+        return "the database has no free connection (max_connections reached)"
+    return f"the database is unavailable ({type(cause).__name__})"
 
 
 def close_quietly(conn: psycopg.Connection | None) -> None:
