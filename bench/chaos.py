@@ -254,7 +254,9 @@ class Soak:
                 say(f"fault not injected ({type(exc).__name__}: {exc})")
         self.stop_client.set()
         client.join(30)
-        time.sleep(DEAD_AFTER_SECONDS + 6)  # the last SIGSTOP ends
+        frozen_until = time.monotonic() + DEAD_AFTER_SECONDS + 10
+        while self.frozen and time.monotonic() < frozen_until:  # the last SIGSTOP ends
+            time.sleep(0.2)
         for index, node in enumerate(self.nodes):
             if node.process.poll() is not None:
                 self.nodes[index] = self.new_node()
