@@ -135,3 +135,36 @@ def test_no_session_setting_of_the_engine_leaks_into_pooled_server_connections(
     finally:
         for client in clients:
             client.close()
+
+
+def test_management_commands_work_through_pgbouncer(pooled_clusters):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.clusters import PROJECT_ROOT
+    from tests.topology.conftest import pooled_env
+
+    NoWriteWorker.enqueue({})
+    env = {**os.environ, **pooled_env(pooled_clusters.bouncer)}
+    for command in (["jobs", "status"], ["jobs", "prune"], ["jobs", "sync"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "default"
+        in subprocess.run(
+            [sys.executable, "manage.py", "jobs", "status"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
