@@ -43,6 +43,7 @@ QUEUE_LIMITS = {"default": 8, "email": 2, "medical_workflow": 10, "lgpd_analysis
 DEAD_AFTER_SECONDS = 4.0
 RESCUE_AFTER_SECONDS = 120.0
 WORKER = "tests.support.topology_workers.EffectWorker"
+NODE_FAULTS = {"sigkill_node", "sigkill_worker", "sigstop_node"}
 FAULTS = (
     "sigkill_node",
     "sigkill_worker",
@@ -71,6 +72,7 @@ class Soak:
         self.stop_sampler = threading.Event()
         self.frozen: set[int] = set()
         self.round: list[str] = []
+        self.node_exits: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
 
     # --- topology -------------------------------------------------------------------------------
@@ -179,12 +181,22 @@ class Soak:
                 time.sleep(0.5)
 
     # --- faults ---------------------------------------------------------------------------------
+    def restart_exited_nodes(self) -> None:
+        """A node that exited by itself (a wedged pool: status 75) is started again, as
+        systemd's Restart=always does in production."""
+        for index, node in enumerate(self.nodes):
+            if node.process.poll() is not None:
+                self.node_exits[str(node.process.returncode)] += 1
+                self.nodes[index] = self.new_node()
+
     def fault(self) -> str:
         """The next fault: every kind once per round, in a shuffled order."""
         if not self.round:
             self.round = list(FAULTS)
             self.random.shuffle(self.round)
         name = self.round.pop()
+        if name in NODE_FAULTS and not self.live_nodes():
+            return f"{name} skipped (every node frozen)"
         getattr(self, name)()
         self.faults[name] += 1
         return name
@@ -248,6 +260,7 @@ class Soak:
             time.sleep(self.fault_every * self.random.uniform(0.6, 1.4))
             if time.monotonic() >= ends:
                 break
+            self.restart_exited_nodes()
             try:
                 say(f"fault: {self.fault()}")
             except Exception as exc:
@@ -257,9 +270,7 @@ class Soak:
         frozen_until = time.monotonic() + DEAD_AFTER_SECONDS + 10
         while self.frozen and time.monotonic() < frozen_until:  # the last SIGSTOP ends
             time.sleep(0.2)
-        for index, node in enumerate(self.nodes):
-            if node.process.poll() is not None:
-                self.nodes[index] = self.new_node()
+        self.restart_exited_nodes()
         drained, drain_seconds = self.drain()
         self.stop_sampler.set()
         sampler.join(10)
@@ -351,6 +362,7 @@ class Soak:
             "insert_errors_seen_by_client": self.insert_errors,
             "drain_seconds": round(drain_seconds, 1),
             "faults": dict(self.faults),
+            "node_exits_restarted": dict(self.node_exits),
             "invariants": [
                 {"invariant": name, "held": bool(held), "detail": str(detail)}
                 for name, held, detail in invariants
@@ -372,11 +384,20 @@ def print_table(result: dict) -> None:
         f"jobs {result['jobs']}, "
         f"with a failed/rescued attempt {result['retried_or_rescued_jobs']}, "
         f"client insert errors {result['insert_errors_seen_by_client']}, "
-        f"drain after the faults {result['drain_seconds']} s"
+        f"drain after the faults {result['drain_seconds']} s; nodes that exited by themselves "
+        f"and were restarted (by exit status): {result['node_exits_restarted'] or 'none'}"
     )
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM and SIGINT (even when a background shell ignored it) stop the soak through its
+    # clean-up: nodes, PgBouncer and the server are stopped and their folders removed.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
