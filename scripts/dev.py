@@ -236,6 +236,7 @@ def start_pgbouncer(direct_url: str, port: int) -> tuple[subprocess.Popen, str]:
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         "auth_type = any\npool_mode = transaction\nmax_client_conn = 500\n"
         "default_pool_size = 20\nserver_login_retry = 1\n"
+        "log_connections = 0\nlog_disconnections = 0\n"
     )
     run_as = None
     if os.geteuid() == 0:
@@ -266,6 +267,7 @@ def run_production() -> int:
     # Plain HTTP on this machine; behind a TLS proxy set these (and BEHIND_TLS_PROXY) on.
     base.setdefault("SECURE_SSL_REDIRECT", "false")
     base.setdefault("SECURE_COOKIES", "false")
+    run(*manage("ensure_database"), env=base)
     run(*manage("migrate", "--noinput"), env=base)
     run(*manage("collectstatic", "--noinput", "--verbosity", "0"), env=base)
     bouncer, pooled = start_pgbouncer(direct, bouncer_port)
