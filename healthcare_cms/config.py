@@ -36,7 +36,8 @@ def database_config(env: environ.Env) -> dict[str, Any]:
     )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        if "," not in parts.netloc:  # a multi-host URL (failover) lists host:port pairs
+            parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed ({exc}). {fix}") from None
     if parts.scheme not in POSTGRES_SCHEMES:

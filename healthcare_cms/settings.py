@@ -50,6 +50,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT (collectstatic) under gunicorn, before any other
+    # middleware touches the request (docs/operations.md, production web).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +93,12 @@ TEMPLATES = [
 DATABASES = {"default": config.database_config(env)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind a transaction-pooling PgBouncer (docs/operations.md): no session state on Django's
+# connections either (no prepared statements, no server-side cursors).
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+if DATABASE_TRANSACTION_POOLING:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -237,6 +246,8 @@ JOBS = {
     # such entries) replaces it, e.g. to run no cron at all on a staging node: [].
     "crontab": config.crontab(env, PRODUCT_CRONTAB),
     "testing": env.str("JOBS_TESTING", default="") or None,
+    "transaction_pooling": DATABASE_TRANSACTION_POOLING,
+    "listen_database_url": env.str("JOBS_LISTEN_DATABASE_URL", default=""),
 }
 
 # --- Observability (docs/observability.md) ----------------------------------------------------

@@ -2,6 +2,8 @@
 """One entry point for a fresh machine with Python >= 3.11 and nothing else.
 
     python3 scripts/dev.py run     # set up, migrate, demo data, web admin + job cluster
+    python3 scripts/dev.py run --production   # gunicorn + WhiteNoise, DEBUG off, PgBouncer,
+                                              # two job nodes (needs DATABASE_URL, pgbouncer)
     python3 scripts/dev.py test    # set up, then the whole test suite (extra args go to pytest)
     python3 scripts/dev.py test-django6  # the Tasks backend's tests under Django 6 (.venv-django6)
     python3 scripts/dev.py setup   # only the set-up (virtualenv, install, .env)
@@ -78,37 +80,68 @@ def ensure_env_file() -> None:
     )
 
 
-def ensure_chromium() -> None:
-    """The admin's browser tests drive Debian's chromium; install it if this machine can."""
-    if shutil.which("chromium"):
+_APT_UPDATED = False
+
+
+def apt_install(packages: list[str], purpose: str, installed, *, recommends: bool = True) -> None:
+    """Install Debian packages the tests use, when they are missing and this machine can
+    (root with apt-get); otherwise say which tests will be skipped."""
+    global _APT_UPDATED
+    if installed():
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("installing Debian's chromium for the browser tests")
+        say(f"installing Debian's {' '.join(packages)} for {purpose}")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
+        if not _APT_UPDATED:
+            subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
+            _APT_UPDATED = True
         subprocess.run(
-            ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], check=False, env=env
+            [
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                *([] if recommends else ["--no-install-recommends"]),
+                *packages,
+            ],
+            check=False,
+            env=env,
         )
-    if not shutil.which("chromium"):
-        say("chromium is not installed: browser tests will be skipped (apt-get install chromium)")
+    if not installed():
+        say(
+            f"{packages[0]} is not installed: {purpose} will be skipped "
+            f"(apt-get install {' '.join(packages)})"
+        )
+
+
+def ensure_chromium() -> None:
+    """The admin's browser tests drive Debian's chromium."""
+    apt_install(
+        ["chromium", "chromium-driver"], "the browser tests", lambda: shutil.which("chromium")
+    )
 
 
 def ensure_prometheus() -> None:
     """The observability test scrapes real nodes with Debian's prometheus (and checks their
-    expositions with its promtool); install it if this machine can."""
-    if shutil.which("prometheus") and shutil.which("promtool"):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("installing Debian's prometheus for the observability tests")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
-            check=False,
-            env=env,
-        )
-    if not shutil.which("prometheus"):
-        say("prometheus is not installed: its tests will be skipped (apt-get install prometheus)")
+    expositions with its promtool)."""
+    apt_install(
+        ["prometheus"],
+        "the observability tests",
+        lambda: shutil.which("prometheus") and shutil.which("promtool"),
+        recommends=False,
+    )
+
+
+def ensure_pgbouncer() -> None:
+    """The topology tests and `run --production` use Debian's pgbouncer."""
+    apt_install(["pgbouncer"], "the PgBouncer tests", pgbouncer_binary)
+
+
+def pgbouncer_binary() -> str | None:
+    for candidate in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("pgbouncer")
 
 
 def setup() -> None:
@@ -205,10 +238,105 @@ def run_system() -> int:
     return 0 if stopping else 1
 
 
+def gunicorn_command(bind: str, *, workers: int = 2, python: str | None = None) -> list[str]:
+    """The production web server: gunicorn (WhiteNoise in the middleware serves /static/)."""
+    return [
+        python or str(PYTHON), "-m", "gunicorn", "healthcare_cms.wsgi:application",
+        "--bind", bind, "--workers", str(workers), "--timeout", "30",
+        "--graceful-timeout", "20", "--access-logfile", "-",
+    ]  # fmt: skip
+
+
+def start_pgbouncer(direct_url: str, port: int) -> tuple[subprocess.Popen, str]:
+    """Debian's pgbouncer in transaction pooling mode in front of `direct_url`'s server, on
+    `port`; as root it runs as `nobody` (it refuses root). Returns (process, pooled URL)."""
+    import pwd
+    import tempfile
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(direct_url)
+    user = unquote(parts.username or "postgres")
+    password = f" password={unquote(parts.password)}" if parts.password else ""
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+    config = folder / "pgbouncer.ini"
+    config.write_text(
+        "[databases]\n"
+        f"* = host={parts.hostname} port={parts.port or 5432} user={user}{password}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        "auth_type = any\npool_mode = transaction\nmax_client_conn = 500\n"
+        "default_pool_size = 20\nserver_login_retry = 1\n"
+        "log_connections = 0\nlog_disconnections = 0\n"
+    )
+    run_as = None
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        run_as = nobody.pw_uid
+        for path in (folder, config):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    process = subprocess.Popen(
+        [pgbouncer_binary(), str(config)], user=run_as, start_new_session=True
+    )
+    pooled = parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{port}").geturl()
+    return process, pooled
+
+
+def run_production() -> int:
+    """The production topology on one machine: PgBouncer (transaction pooling) in front of
+    DATABASE_URL, gunicorn with WhiteNoise and DEBUG off, two job nodes (docs/operations.md)."""
+    setup()
+    ensure_pgbouncer()
+    direct = os.environ.get("DATABASE_URL") or env_file_value("DATABASE_URL")
+    if not direct or "," in direct or not pgbouncer_binary():
+        say("run --production needs DATABASE_URL=postgresql://USER@HOST:PORT/DB and pgbouncer")
+        return 2
+    port = os.environ.get("PORT", "8000")
+    bouncer_port = int(os.environ.get("PGBOUNCER_PORT", "6432"))
+    base = {**os.environ, "DATABASE_URL": direct, "DEBUG": "false"}
+    base.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    # Plain HTTP on this machine; behind a TLS proxy set these (and BEHIND_TLS_PROXY) on.
+    base.setdefault("SECURE_SSL_REDIRECT", "false")
+    base.setdefault("SECURE_COOKIES", "false")
+    run(*manage("ensure_database"), env=base)
+    run(*manage("migrate", "--noinput"), env=base)
+    run(*manage("collectstatic", "--noinput", "--verbosity", "0"), env=base)
+    bouncer, pooled = start_pgbouncer(direct, bouncer_port)
+    env = {
+        **base,
+        "DATABASE_URL": pooled,
+        "DATABASE_TRANSACTION_POOLING": "true",
+        "JOBS_LISTEN_DATABASE_URL": direct,
+    }
+    started = [
+        bouncer,
+        subprocess.Popen(
+            gunicorn_command(f"127.0.0.1:{port}"), cwd=ROOT, env=env, start_new_session=True
+        ),
+        subprocess.Popen(manage("qcluster"), cwd=ROOT, env=env, start_new_session=True),
+        subprocess.Popen(manage("qcluster"), cwd=ROOT, env=env, start_new_session=True),
+    ]
+    say(f"admin:  http://127.0.0.1:{port}/admin/ (gunicorn, DEBUG off, through PgBouncer)")
+    say("press Ctrl-C to stop")
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stopping and all(process.poll() is None for process in started):
+        time.sleep(0.2)
+    stop(started[1:])
+    stop(started[:1])
+    return 0 if stopping else 1
+
+
 def run_tests(args: list[str]) -> int:
     setup()
     ensure_chromium()
     ensure_prometheus()
+    ensure_pgbouncer()
     if not args:  # the whole suite: the dependency contracts first (docs/architecture.md)
         say("checking the import contracts (lint-imports)")
         contracts = subprocess.call([str(VENV / "bin" / "lint-imports")], cwd=ROOT)
@@ -228,7 +356,7 @@ def main(argv: list[str]) -> int:
         setup()
         return 0
     if command == "run":
-        return run_system()
+        return run_production() if "--production" in argv[1:] else run_system()
     if command == "test":
         return run_tests(argv[1:])
     if command == "test-django6":

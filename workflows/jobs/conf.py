@@ -53,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "plugins": [],
     # A workflow (workflows.jobs.Workflow) of more steps is refused before any SQL.
     "workflow_max_steps": 1000,
+    # The project database is reached through a transaction-pooling PgBouncer: no session
+    # state (prepared statements, session SET, LISTEN) on its connections (docs/operations.md).
+    "transaction_pooling": False,
+    # A direct connection string for LISTEN when the project database is pooled; "" with
+    # transaction_pooling: nodes poll every poll_interval_seconds instead.
+    "listen_database_url": "",
 }
 
 
@@ -86,6 +92,8 @@ class JobsSettings:
     workflow_max_steps: int = 1000
     action_auditor: str | None = None
     bulk_limit: int = 10_000
+    transaction_pooling: bool = False
+    listen_database_url: str = ""
 
     @property
     def queue_names(self) -> list[str]:

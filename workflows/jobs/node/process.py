@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, suppress
 
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from django.db import connections
 
 from workflows.jobs.api.queues import sync_queues
@@ -40,6 +42,8 @@ HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 POOL_EXIT_GRACE_SECONDS = 10.0
 # Exit status of a node that found itself wedged (EX_TEMPFAIL): restart it.
 WEDGED_EXIT_STATUS = 75
+STARTUP_RETRY_FIRST_SECONDS = 0.5
+STARTUP_RETRY_MAX_SECONDS = 10.0
 
 
 @contextmanager
@@ -99,12 +103,33 @@ class NodeProcess:
         self.out.write(message + "\n")
         self.out.flush()
 
+    def _with_database(self, action: Callable[[], object], what: str) -> None:
+        """Start-up steps that need the database wait for it with backoff (a full server, a
+        failover in progress) instead of exiting: a node never crash-loops on them."""
+        delay = STARTUP_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                action()
+                return
+            except (
+                DjangoOperationalError,
+                DjangoInterfaceError,
+                *database.CONNECTION_ERRORS,
+            ) as exc:
+                self._say(
+                    f"jobs node {self.runtime.name}: {database.why_unavailable(exc)} while "
+                    f"{what}; waiting {delay:g} s before trying again"
+                )
+                connections.close_all()
+                time.sleep(delay)
+                delay = min(delay * 2, STARTUP_RETRY_MAX_SECONDS)
+
     def run(self) -> int:
-        sync_queues()
+        self._with_database(sync_queues, "syncing the queues")
         for prepare in self.on_start:
-            prepare()
+            self._with_database(prepare, "preparing the node")
         supervisor = Supervisor(self.runtime, self.conf)
-        supervisor.register()
+        self._with_database(supervisor.register, "registering the node")
         connections.close_all()  # nothing open may be shared with the forked processes
         # django-q2 calls close_old_connections() before every task; with health checks on,
         # that costs a "SELECT 1" per job. The engine recovers from broken connections itself.
@@ -120,6 +145,12 @@ class NodeProcess:
             for signum in HANDLED_SIGNALS:
                 signal.signal(signum, self._on_signal)
         supervisor.start()
+        if database.transaction_pooling() and not database.listen_database_url():
+            self._say(
+                f"jobs node {self.runtime.name}: the database is pooled (transaction pooling) "
+                f"and JOBS_LISTEN_DATABASE_URL is not set, so this node polls for new jobs every "
+                f"{self.conf.poll_interval_seconds:g} s instead of listening for them"
+            )
         self._say(
             f"jobs node {self.runtime.name} ready: queues {', '.join(self.runtime.queues)}; "
             f"{self.runtime.concurrency} worker processes"

@@ -150,7 +150,9 @@ class Supervisor(threading.Thread):
                 break
             except database.CONNECTION_ERRORS as exc:
                 logger.warning(
-                    "node supervisor lost the database (%s); retrying", type(exc).__name__
+                    "node supervisor lost the database: %s; retrying in %.1f s",
+                    database.why_unavailable(exc),
+                    backoff,
                 )
                 self._reset_db()
                 self.halt.wait(backoff)

@@ -3,7 +3,9 @@
 dequeue() claims up to the node's free slots (plus a small prefetch) from every queue the node
 serves with jobs_claim(): one round trip, SKIP LOCKED, cluster-wide queue limits. When there is
 nothing to claim it sleeps until a NOTIFY (a job became available), a wake-up from a worker of
-this node (a slot came free), or the polling interval, whichever is first.
+this node (a slot came free), or the polling interval, whichever is first. Behind a
+transaction-pooling PgBouncer the NOTIFY arrives on a direct listen connection, or not at all
+(store.claims.listening_connection): then the interval and the wake-ups pace it.
 
 enqueue() receives the task packages django-q2's scheduler creates for cron entries and turns
 each into the cron worker's job; any other django-q2 task is refused (use a Worker).
@@ -70,6 +72,7 @@ class ClaimPacer:
 class JobsBroker(Broker):
     def __init__(self, list_key: str | None = None):
         super().__init__(list_key=list_key)
+        self._claimer = None
         self._listener = None
         self._round_robin = 0
         self._reconnect_delay = 0.1
@@ -82,6 +85,7 @@ class JobsBroker(Broker):
         self.list_key, self._info = state
         self.connection = None
         self.cache = self.get_cache()
+        self._claimer = None
         self._listener = None
         self._round_robin = 0
         self._reconnect_delay = 0.1
@@ -92,14 +96,26 @@ class JobsBroker(Broker):
         return None  # connections are opened lazily by the process that uses them
 
     # --- claiming ---------------------------------------------------------------------------
-    def _connection(self):
-        if self._listener is None or self._listener.closed:
-            self._listener = claims.listening_connection()
-        return self._listener
+    def _connections(self):
+        """(claiming connection, listening connection or None). On a direct database one
+        connection does both; behind a transaction-pooling PgBouncer claims go through it and
+        LISTEN uses JOBS['listen_database_url'], or nothing (the pusher then polls)."""
+        broken = self._claimer is None or self._claimer.closed
+        if self._listener is not None and self._listener.closed:
+            broken = True
+        if broken:
+            self._drop_connections()
+            if claims.listens_on_claims():
+                self._claimer = self._listener = claims.listening_connection()
+            else:
+                self._claimer = claims.claiming_connection()
+                self._listener = claims.listening_connection()
+        return self._claimer, self._listener
 
-    def _drop_connection(self) -> None:
+    def _drop_connections(self) -> None:
+        database.close_quietly(self._claimer)
         database.close_quietly(self._listener)
-        self._listener = None
+        self._claimer = self._listener = None
 
     def _claim(self, conn, node) -> tuple[list[dict], dict]:
         self._round_robin += 1
@@ -139,15 +155,19 @@ class JobsBroker(Broker):
         }
         return job["id"], SignedPackage.dumps(task)
 
-    def _wait(self, conn, node, seconds: float) -> tuple[int, bool]:
+    def _wait(self, listener, node, seconds: float) -> tuple[int, bool]:
         """Sleep until jobs are announced, workers finish jobs, or `seconds` pass.
-        Returns (jobs finished, jobs announced)."""
+        Returns (jobs finished, jobs announced). Without a listener (pooled database, no
+        listen URL) only the workers' wake-ups and the interval end the wait."""
+        if listener is None:
+            readable, _, _ = select.select([node.wake_fd], [], [], seconds)
+            return (node.drain_wakes() if readable else 0), False
         # A notification that arrived during the last claim is already buffered by psycopg.
-        if list(conn.notifies(timeout=0)):
+        if list(listener.notifies(timeout=0)):
             return node.drain_wakes(), True
-        readable, _, _ = select.select([conn.fileno(), node.wake_fd], [], [], seconds)
+        readable, _, _ = select.select([listener.fileno(), node.wake_fd], [], [], seconds)
         finished = node.drain_wakes() if node.wake_fd in readable else 0
-        announced = conn.fileno() in readable and bool(list(conn.notifies(timeout=0)))
+        announced = listener.fileno() in readable and bool(list(listener.notifies(timeout=0)))
         return finished, announced
 
     def dequeue(self):
@@ -158,7 +178,7 @@ class JobsBroker(Broker):
         if self._pacer is None:
             self._pacer = ClaimPacer(node.concurrency + node.prefetch)
         try:
-            conn = self._connection()
+            conn, listener = self._connections()
             if self._pacer.should_claim():
                 for _ in range(50):
                     claimed, pace = self._claim(conn, node)
@@ -170,15 +190,15 @@ class JobsBroker(Broker):
                         break
                     time.sleep(CONTENDED_RETRY_SECONDS)
             seconds = min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS)
-            finished, announced = self._wait(conn, node, seconds)
+            finished, announced = self._wait(listener, node, seconds)
             self._pacer.observed(finished=finished, announced=announced)
         except database.CONNECTION_ERRORS as exc:
             logger.warning(
-                "claiming jobs failed (%s); reconnecting in %.1f s",
-                type(exc).__name__,
+                "claiming jobs failed: %s; reconnecting in %.1f s",
+                database.why_unavailable(exc),
                 self._reconnect_delay,
             )
-            self._drop_connection()
+            self._drop_connections()
             self._pacer.observed(finished=0, announced=False)
             time.sleep(self._reconnect_delay)
             self._reconnect_delay = min(self._reconnect_delay * 2, 5.0)

@@ -9,17 +9,18 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime
 
-from workflows.jobs.store import sql
+from workflows.jobs.store import database, sql
 from workflows.jobs.store.maintenance import notify_queues
 
 # The supervisor's own session: no statement may hold up heartbeats for long.
-SUPERVISOR_SESSION = "SET lock_timeout = '2s'; SET statement_timeout = '15s'"
+SUPERVISOR_SESSION = {"lock_timeout": "2s", "statement_timeout": "15s"}
 # A wedged node settling its jobs on the way out: bounded, whatever holds a lock.
-EXIT_SESSION = "SET lock_timeout = '2s'; SET statement_timeout = '10s'"
+EXIT_SESSION = {"lock_timeout": "2s", "statement_timeout": "10s"}
 
 
-def configure_session(conn, settings: str) -> None:
-    conn.execute(settings)
+def configure_session(conn, settings: dict[str, str]) -> None:
+    """For the connection's session, or for each of its transactions behind PgBouncer."""
+    database.configure_session(conn, settings)
 
 
 def register(conn, *, name: str, pid: int, queues: list[str], concurrency: int) -> None:

@@ -2,9 +2,9 @@
 
 An outcome committed with perform's own writes goes through Django's connection (the same
 transaction). An outcome on its own goes through the process's own psycopg connection in a
-node (server-side binding and prepared statements: parsed once per process, not once per job;
-`synchronous_commit = off`), or through Django's connection in a savepoint elsewhere (tests'
-drain_queue, inline mode).
+node (server-side binding and, on a direct connection, prepared statements: parsed once per
+process, not once per job; `synchronous_commit = off`), or through Django's connection in a
+savepoint elsewhere (tests' drain_queue, inline mode).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class _OwnConnection:
         if self._conn is None or self._conn.closed or self._pid != os.getpid():
             self._conn = database.connect()
             self._pid = os.getpid()
-        return self._conn.execute(statement, params, prepare=True).rowcount
+        return self._conn.execute(statement, params, prepare=database.prepare_statements()).rowcount
 
     def reset(self) -> None:
         if self._pid == os.getpid():
