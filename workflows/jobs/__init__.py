@@ -7,6 +7,7 @@ Public API (every name below, and only these; see docs/job-engine.md and docs/ar
         DEFAULT_UNIQUE_STATES,
         insert, insert_all, retry_job, cancel_job,
         pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
+        RateLimit, Partition,
         JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
     )
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         JobValidationError,
         UnknownQueueError,
     )
+    from workflows.jobs.policy.limits import Partition, RateLimit
     from workflows.jobs.policy.outcomes import (
         Cancel,
         Discard,
@@ -72,6 +74,8 @@ _EXPORTS = {
     "scale_queue": "workflows.jobs.api.queues",
     "check_queue": "workflows.jobs.api.queues",
     "queues_overview": "workflows.jobs.api.queues",
+    "RateLimit": "workflows.jobs.policy.limits",
+    "Partition": "workflows.jobs.policy.limits",
 }
 
 __all__ = [
@@ -86,6 +90,8 @@ __all__ = [
     "JobValidationError",
     "JobsError",
     "Outcome",
+    "Partition",
+    "RateLimit",
     "Snooze",
     "Unique",
     "UniqueOptionError",

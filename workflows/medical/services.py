@@ -38,7 +38,13 @@ def validation_start(*, post: Post):
     if already_judged:
         return None
     job = MedicalWorkflowWorker.enqueue(
-        {"post_id": post.pk, "stage": Stage.LGPD, "content_version": post.content_version}
+        {
+            "post_id": post.pk,
+            "stage": Stage.LGPD,
+            "content_version": post.content_version,
+            # The queue is partitioned by author (settings: JOBS_PARTITIONS).
+            "author_id": post.author_id,
+        }
     )
     if not job.conflict:
         Post.objects.filter(pk=post.pk).update(workflow_status=WorkflowStatus.ANALYZING)
@@ -104,7 +110,12 @@ def _record(
         else:
             changes["workflow_status"] = WorkflowStatus.ANALYZING
             MedicalWorkflowWorker.enqueue(
-                {"post_id": post.pk, "stage": following, "content_version": content_version}
+                {
+                    "post_id": post.pk,
+                    "stage": following,
+                    "content_version": content_version,
+                    "author_id": post.author_id,
+                }
             )
         Post.objects.filter(pk=post.pk).update(**changes)
     return None
