@@ -166,6 +166,7 @@ BEGIN
         CONTINUE WHEN coalesce((v_pruns->>v_key)::integer, 0) >= v_plimit;
         SELECT j.id, j.args, j.worker INTO v_id, v_args, v_worker FROM jobs_job j
          WHERE j.state = 'available' AND j.queue = v_name AND j.partition_key = v_key
+           AND j.id <> ALL(v_ids) -- picked on an earlier turn: locked, but by this claim
          ORDER BY j.priority, j.scheduled_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
         v_true := jobs_partition_key(v_part, v_args, v_worker);
