@@ -151,3 +151,45 @@ def test_the_periodic_maintenance_statements_use_indexes_with_a_million_rows():
         if node.get("Relation Name") == "jobs_job"
     ]
     assert scans and not [scan for scan in scans if scan[0] == "Seq Scan"], scans
+
+
+def test_a_rate_limited_queue_with_a_thousand_partitions_claims_with_index_scans():
+    """A million rows, the email queue's third of them spread over 1,000 authors: the
+    partitioned, rate-limited claim visits partitions by the partition index, one round trip."""
+    from workflows.jobs import Partition, RateLimit, scale_queue
+
+    sync_queues()
+    scale_queue(
+        "email",
+        8,
+        rate_limit=RateLimit(allowed=1000, period_seconds=1),
+        partition=Partition(keys=["author_id"], limit=1),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            FILL.replace(
+                "'{}', '{}', '{}'", "jsonb_build_object('author_id', (g / 30) % 1000), '{}', '{}'"
+            )
+        )
+        cursor.execute("ANALYZE jobs_job")
+        cursor.execute(
+            "SELECT count(DISTINCT partition_key) FROM jobs_job "
+            "WHERE queue = 'email' AND state = 'available'"
+        )
+        assert cursor.fetchone()[0] == 1000, "the fill spread the queue over many partitions"
+        nodes = [f"plan-partition-node-{i}" for i in range(8)]
+        plans = _plans_of(
+            cursor,
+            [("SELECT jobs_claim(%s, 8, ARRAY['email'], 0)", [node]) for node in nodes],
+        )
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT args->>'author_id') FROM jobs_job "
+            "WHERE state = 'executing' AND queue = 'email'"
+        )
+        claimed, authors = cursor.fetchone()
+    on_jobs = [
+        node for plan in plans for node in _nodes(plan) if node.get("Relation Name") == "jobs_job"
+    ]
+    assert on_jobs and not [n for n in on_jobs if n["Node Type"] == "Seq Scan"], on_jobs
+    assert any(node.get("Index Name") == "jobs_job_partition" for node in on_jobs)
+    assert claimed == authors == 8, "the queue's limit, one job per author"
