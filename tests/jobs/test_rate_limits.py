@@ -164,6 +164,20 @@ class TestRuntimeControl:
         assert report["partition"] == Partition(keys=["author_id"], limit=2)
         assert report["rate_limit"] is None
 
+    def test_the_queues_page_shows_both_and_their_use(self):
+        from django.contrib.admin.sites import site
+
+        from workflows.jobs.admin import QueueAdmin
+
+        sync_queues()
+        scale_queue(QUEUE, rate_limit=RateLimit(allowed=10, period_seconds=1))
+        page = QueueAdmin(Queue, site)
+        email, medical = Queue.objects.get(name=QUEUE), Queue.objects.get(name="medical_workflow")
+        assert page.rate_limit_use(email) == "0 of 10 per 1 s"
+        assert page.partition_use(email) == "-"
+        assert page.partition_use(medical) == "author_id:2: 0 / 2; 0 running, 0 waiting"
+        assert "rate_limit_use" in page.list_display and "partition_use" in page.list_display
+
     def test_jobs_scale_and_status_commands(self, capsys):
         sync_queues()
         call_command("jobs", "scale", QUEUE, "--rate", "5/1", "--partition", "author_id:1")
