@@ -68,8 +68,8 @@ def fill(conn, rows: int) -> None:
         INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt,
                               max_attempts, priority, uniq_states, partition_key)
         SELECT 'available', 'default', 'bench.workers.NoopWorker',
-               jsonb_build_object('author_id', g % 1000), '{}', '{}', '[]', 0, 20, 0, 0,
-               jobs_partition_key(%s::jsonb, jsonb_build_object('author_id', g % 1000),
+               jsonb_build_object('author_id', g %% 1000), '{}', '{}', '[]', 0, 20, 0, 0,
+               jobs_partition_key(%s::jsonb, jsonb_build_object('author_id', g %% 1000),
                                   'bench.workers.NoopWorker')
           FROM generate_series(1, %s) g
         """,
@@ -100,6 +100,50 @@ def time_claims(conn, function: str, rate, partition, claims: int) -> tuple[list
     return times, claimed
 
 
+INSERT_ONE = """
+INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
+                      priority, uniq_states)
+VALUES ('available', 'default', 'bench.workers.NoopWorker', jsonb_build_object('author_id', %s),
+        '{}', '{}', '[]', 0, 20, 0, 0)
+"""
+INSERT_BATCH = """
+INSERT INTO jobs_job (state, queue, worker, args, meta, tags, errors, attempt, max_attempts,
+                      priority, uniq_states)
+SELECT 'available', 'default', 'bench.workers.NoopWorker', jsonb_build_object('author_id', g),
+       '{}', '{}', '[]', 0, 20, 0, 0 FROM generate_series(1, %s) g
+"""
+INSERTS = {
+    "without the key trigger (as main)": (False, None),
+    "unpartitioned queue": (True, None),
+    "partitioned queue": (True, PARTITION),
+}
+
+
+def time_inserts(conn, trigger: bool, partition, n: int) -> tuple[list[float], float]:
+    """n one-row inserts, each its own transaction (ms each), then one 5,000-row INSERT (ms);
+    all rolled back."""
+    conn.execute(
+        "UPDATE jobs_queue SET rate_limit = NULL, partition = %s::jsonb WHERE name = 'default'",
+        [partition],
+    )
+    toggle = "ENABLE" if trigger else "DISABLE"
+    conn.execute(f"ALTER TABLE jobs_job {toggle} TRIGGER jobs_job_key_insert")
+    times = []
+    for i in range(n):
+        conn.execute("BEGIN")
+        started = time.perf_counter()
+        conn.execute(INSERT_ONE, [i % 1000])
+        times.append((time.perf_counter() - started) * 1000)
+        conn.execute("ROLLBACK")
+    conn.execute("BEGIN")
+    started = time.perf_counter()
+    conn.execute(INSERT_BATCH, [5000])
+    batch = (time.perf_counter() - started) * 1000
+    conn.execute("ROLLBACK")
+    conn.execute("ALTER TABLE jobs_job ENABLE TRIGGER jobs_job_key_insert")
+    return times, batch
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -123,6 +167,13 @@ def main() -> None:
                 times, count = time_claims(conn, *config, claims=args.claims // args.rounds)
                 samples[name] += times
                 claimed[name] += count
+        inserts: dict[str, list[float]] = {name: [] for name in INSERTS}
+        batches: dict[str, list[float]] = {name: [] for name in INSERTS}
+        for _ in range(args.rounds):
+            for name, config in INSERTS.items():
+                times, batch = time_inserts(conn, *config, n=100)
+                inserts[name] += times
+                batches[name].append(batch)
     print(f"\nclaim: {args.rows:,} available jobs over 1,000 authors, room for 8 per claim")
     rows = [
         [
@@ -134,6 +185,12 @@ def main() -> None:
         for name in CONFIGS
     ]
     print(common.table(["jobs_claim()", "median ms", "p99 ms", "jobs per claim"], rows))
+
+    print("\ninsert (statement inside BEGIN ... ROLLBACK; the commit is not timed)")
+    rows = [
+        [name, fmt(median(inserts[name]), 3), fmt(median(batches[name]), 1)] for name in INSERTS
+    ]
+    print(common.table(["insert into default", "one row: median ms", "5,000 rows: ms"], rows))
 
     drains: dict[str, list[dict]] = {name: [] for name in DRAINS}
     for _ in range(args.runs):
@@ -161,6 +218,10 @@ def main() -> None:
                     "jobs_per_claim": claimed[name] / len(samples[name]),
                 }
                 for name in CONFIGS
+            },
+            "insert_ms": {
+                name: {"one_row_median": median(inserts[name]), "batch_5000": median(batches[name])}
+                for name in INSERTS
             },
             "drain": drains,
         },
