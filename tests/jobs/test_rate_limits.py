@@ -323,6 +323,17 @@ class TestPartitionClaims:
         assert (report["partitions_running"], report["busiest"]) == (4, 2)
         assert report["partitions_waiting"] == 4
 
+    def test_cancelling_a_running_job_frees_its_partition(self):
+        sync_queues()
+        scale_queue(QUEUE, 50, partition=Partition(keys=["author_id"], limit=1))
+        first, second = _jobs(2, author_id=3)
+        with database.connect() as conn:
+            (running,) = _claim(conn, "n")["jobs"]
+            assert _claim(conn, "n")["jobs"] == [], "the author's partition is full"
+            cancel_job(running["id"])
+            (after,) = _claim(conn, "n")["jobs"]
+        assert after["id"] == ({first.pk, second.pk} - {running["id"]}).pop()
+
     def test_by_worker_partitions_by_the_worker(self):
         from tests.support.workers import FailingWorker
 
