@@ -181,7 +181,10 @@ BEGIN
         v_wrapped := false;
       END LOOP;
       IF cardinality(v_ids) > 0 THEN
-        UPDATE jobs_queue SET partition_cursor = v_mark WHERE name = v_name;
+        -- Not while a runtime change holds the row (it may be re-keying many jobs): the
+        -- cursor only steers the turns, a claim must not wait for it.
+        UPDATE jobs_queue SET partition_cursor = v_mark
+         WHERE name = (SELECT name FROM jobs_queue WHERE name = v_name FOR UPDATE SKIP LOCKED);
       END IF;
     END IF;
     SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.priority, c.scheduled_at, c.id), '[]'::jsonb),
