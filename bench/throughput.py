@@ -64,7 +64,10 @@ def _enqueue_engine(n: int) -> dict:
     from workflows.jobs import insert_all
 
     worker = getattr(workers, os.environ.get("BENCH_WORKER", "NoopWorker"))
-    jobs = [worker.new({"n": i}) for i in range(n)]
+    authors = int(os.environ.get("BENCH_AUTHORS", "0"))  # bench/limits.py: partitioned args
+    jobs = [
+        worker.new({"n": i, **({"author_id": i % authors} if authors else {})}) for i in range(n)
+    ]
     started = time.time()
     with transaction.atomic():
         insert_all(jobs)
@@ -208,8 +211,9 @@ def run_engine(
     verify: bool = False,
     settings: str | None = None,
     async_commit: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> dict:
-    env = {}
+    env = dict(extra_env or {})
     if settings:
         env["DJANGO_SETTINGS_MODULE"] = settings
     if verify:

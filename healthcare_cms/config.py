@@ -20,6 +20,9 @@ DEFAULT_QUEUE_LIMITS = {
     "email": 5,
     "default": 10,
 }
+# One author's posts must not hold the medical queue: at most 2 of an author's jobs run at once,
+# and the authors with waiting jobs take turns (workflows.jobs.Partition).
+DEFAULT_PARTITIONS = {"medical_workflow": {"keys": ["author_id"], "by_worker": False, "limit": 2}}
 
 
 def database_config(env: environ.Env) -> dict[str, Any]:
@@ -71,8 +74,9 @@ def secret_key(env: environ.Env, debug: bool) -> str:
     )
 
 
-def queue_limits(env: environ.Env) -> dict[str, dict[str, int]]:
-    """Queues and their cluster-wide concurrency limits: JOBS_QUEUES=name=limit,name=limit."""
+def queue_limits(env: environ.Env) -> dict[str, dict[str, Any]]:
+    """Queues and their cluster-wide limits: JOBS_QUEUES=name=limit,name=limit; their rate
+    limits (JOBS_RATE_LIMITS, EMAIL_RATE_LIMIT) and partitions (JOBS_PARTITIONS)."""
     raw = env.str("JOBS_QUEUES", default="")
     limits = dict(DEFAULT_QUEUE_LIMITS)
     if raw.strip():
@@ -87,7 +91,82 @@ def queue_limits(env: environ.Env) -> dict[str, dict[str, int]]:
             limits[name.strip()] = int(value)
     if "default" not in limits:
         raise ImproperlyConfigured("JOBS_QUEUES must define the 'default' queue.")
-    return {name: {"limit": limit} for name, limit in limits.items()}
+    queues: dict[str, dict[str, Any]] = {name: {"limit": limit} for name, limit in limits.items()}
+    for name, rate in rate_limits(env).items():
+        _queue_named(queues, name, "JOBS_RATE_LIMITS")["rate_limit"] = rate
+    for name, partition in partitions(env).items():
+        if name in queues or name not in DEFAULT_PARTITIONS:
+            _queue_named(queues, name, "JOBS_PARTITIONS")["partition"] = partition
+    return queues
+
+
+def _queue_named(queues: dict[str, dict[str, Any]], name: str, variable: str) -> dict[str, Any]:
+    if name not in queues:
+        raise ImproperlyConfigured(
+            f"{variable} names queue '{name}', which JOBS_QUEUES does not define "
+            f"(defined: {', '.join(queues)})."
+        )
+    return queues[name]
+
+
+def _entries(env: environ.Env, variable: str) -> list[tuple[str, str]]:
+    found = []
+    for item in env.str(variable, default="").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.strip().partition("=")
+        found.append((name.strip() if sep else "", value.strip()))
+    return found
+
+
+def rate_limit_value(text: str, variable: str) -> dict[str, int]:
+    allowed, sep, period = text.partition("/")
+    if not (sep and allowed.isdigit() and period.isdigit() and int(allowed) and int(period)):
+        raise ImproperlyConfigured(
+            f"{variable} value '{text}' is not ALLOWED/PERIOD_SECONDS with whole numbers of at "
+            f"least 1, e.g. 10/1 for 10 jobs a second."
+        )
+    return {"allowed": int(allowed), "period_seconds": int(period)}
+
+
+def rate_limits(env: environ.Env) -> dict[str, dict[str, int]]:
+    """JOBS_RATE_LIMITS=queue=allowed/period_seconds,...; EMAIL_RATE_LIMIT=allowed/period_seconds
+    for the email queue (off unless set)."""
+    found = {}
+    for name, value in _entries(env, "JOBS_RATE_LIMITS"):
+        if not name:
+            raise ImproperlyConfigured(
+                f"JOBS_RATE_LIMITS entry '{value}' is not queue=allowed/period_seconds, e.g. "
+                f"JOBS_RATE_LIMITS=email=10/1"
+            )
+        found[name] = rate_limit_value(value, f"JOBS_RATE_LIMITS entry for '{name}':")
+    email = env.str("EMAIL_RATE_LIMIT", default="").strip()
+    if email:
+        found["email"] = rate_limit_value(email, "EMAIL_RATE_LIMIT")
+    return found
+
+
+def partitions(env: environ.Env) -> dict[str, dict[str, Any] | None]:
+    """JOBS_PARTITIONS=queue=key[+key...]:limit,... ('worker' partitions by worker; 'none'
+    removes a queue's default partition). Unset: DEFAULT_PARTITIONS."""
+    found: dict[str, dict[str, Any] | None] = {
+        name: dict(partition) for name, partition in DEFAULT_PARTITIONS.items()
+    }
+    for name, value in _entries(env, "JOBS_PARTITIONS"):
+        fields, sep, limit = value.rpartition(":")
+        if value.lower() == "none" and name:
+            found[name] = None
+            continue
+        names = [field.strip() for field in fields.split("+") if field.strip()]
+        if not (name and sep and names and limit.isdigit() and int(limit) >= 1):
+            raise ImproperlyConfigured(
+                f"JOBS_PARTITIONS entry '{name}={value}' is not queue=key[+key...]:limit with a "
+                f"limit of at least 1 (or queue=none), e.g. "
+                f"JOBS_PARTITIONS=medical_workflow=author_id:2"
+            )
+        keys = [field for field in names if field != "worker"]
+        found[name] = {"keys": keys, "by_worker": "worker" in names, "limit": int(limit)}
+    return found
 
 
 def email_list(env: environ.Env, name: str, default: str = "") -> list[str]:

@@ -78,9 +78,13 @@ def test_unset_database_url_selects_the_embedded_server(monkeypatch):
 
 
 def test_queue_limits_come_from_the_environment_with_the_spec_defaults(monkeypatch):
-    monkeypatch.delenv("JOBS_QUEUES", raising=False)
+    for name in ("JOBS_QUEUES", "JOBS_RATE_LIMITS", "JOBS_PARTITIONS", "EMAIL_RATE_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
     assert config.queue_limits(environ.Env()) == {
-        "medical_workflow": {"limit": 10},
+        "medical_workflow": {
+            "limit": 10,
+            "partition": {"keys": ["author_id"], "by_worker": False, "limit": 2},
+        },
         "lgpd_analysis": {"limit": 5},
         "compliance_check": {"limit": 3},
         "email": {"limit": 5},
@@ -91,6 +95,33 @@ def test_queue_limits_come_from_the_environment_with_the_spec_defaults(monkeypat
     monkeypatch.setenv("JOBS_QUEUES", "default=0")
     with pytest.raises(ImproperlyConfigured, match="JOBS_QUEUES entry 'default=0'"):
         config.queue_limits(environ.Env())
+
+
+def test_rate_limits_and_partitions_come_from_the_environment(monkeypatch):
+    monkeypatch.delenv("JOBS_QUEUES", raising=False)
+    monkeypatch.setenv("EMAIL_RATE_LIMIT", "10/1")
+    monkeypatch.setenv("JOBS_RATE_LIMITS", "default=100/60")
+    monkeypatch.setenv("JOBS_PARTITIONS", "medical_workflow=none,lgpd_analysis=clinic_id+worker:3")
+    queues = config.queue_limits(environ.Env())
+    assert queues["email"]["rate_limit"] == {"allowed": 10, "period_seconds": 1}
+    assert queues["default"]["rate_limit"] == {"allowed": 100, "period_seconds": 60}
+    assert queues["medical_workflow"]["partition"] is None
+    assert queues["lgpd_analysis"]["partition"] == {
+        "keys": ["clinic_id"],
+        "by_worker": True,
+        "limit": 3,
+    }
+    for variable, value, message in (
+        ("EMAIL_RATE_LIMIT", "10", "EMAIL_RATE_LIMIT value '10' is not ALLOWED/PERIOD_SECONDS"),
+        ("EMAIL_RATE_LIMIT", "0/1", "EMAIL_RATE_LIMIT value '0/1'"),
+        ("JOBS_RATE_LIMITS", "emial=1/1", "names queue 'emial', which JOBS_QUEUES does not"),
+        ("JOBS_PARTITIONS", "medical_workflow=author_id", "is not queue=key"),
+        ("JOBS_PARTITIONS", "medical_workflow=author_id:0", "is not queue=key"),
+    ):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(ImproperlyConfigured, match=message):
+            config.queue_limits(environ.Env())
+        monkeypatch.delenv(variable)
 
 
 def test_debug_is_off_unless_asked_for():

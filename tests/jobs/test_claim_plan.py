@@ -118,7 +118,13 @@ def test_inside_jobs_claim_no_statement_scans_the_table_even_for_an_empty_queue(
         cursor.execute("SELECT count(*) FROM jobs_job WHERE attempted_by[1] = ANY(%s)", [nodes])
         claimed = cursor.fetchone()[0]
     conf = jobs_settings()
-    limits = conf.queue_limit("default") + conf.queue_limit("medical_workflow")
+    # medical_workflow is partitioned by author (settings): these jobs have none, so they
+    # form one partition, which runs at most the partition's limit at once.
+    medical = min(
+        conf.queue_limit("medical_workflow"),
+        conf.queues["medical_workflow"].get("partition", {}).get("limit", 10**6),
+    )
+    limits = conf.queue_limit("default") + medical
     assert claimed == limits, "the calls claimed up to the limits of the queues with jobs"
 
 
@@ -145,3 +151,45 @@ def test_the_periodic_maintenance_statements_use_indexes_with_a_million_rows():
         if node.get("Relation Name") == "jobs_job"
     ]
     assert scans and not [scan for scan in scans if scan[0] == "Seq Scan"], scans
+
+
+def test_a_rate_limited_queue_with_a_thousand_partitions_claims_with_index_scans():
+    """A million rows, the email queue's third of them spread over 1,000 authors: the
+    partitioned, rate-limited claim visits partitions by the partition index, one round trip."""
+    from workflows.jobs import Partition, RateLimit, scale_queue
+
+    sync_queues()
+    scale_queue(
+        "email",
+        8,
+        rate_limit=RateLimit(allowed=1000, period_seconds=1),
+        partition=Partition(keys=["author_id"], limit=1),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            FILL.replace(
+                "'{}', '{}', '{}'", "jsonb_build_object('author_id', (g / 30) % 1000), '{}', '{}'"
+            )
+        )
+        cursor.execute("ANALYZE jobs_job")
+        cursor.execute(
+            "SELECT count(DISTINCT partition_key) FROM jobs_job "
+            "WHERE queue = 'email' AND state = 'available'"
+        )
+        assert cursor.fetchone()[0] == 1000, "the fill spread the queue over many partitions"
+        nodes = [f"plan-partition-node-{i}" for i in range(8)]
+        plans = _plans_of(
+            cursor,
+            [("SELECT jobs_claim(%s, 8, ARRAY['email'], 0)", [node]) for node in nodes],
+        )
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT args->>'author_id') FROM jobs_job "
+            "WHERE state = 'executing' AND queue = 'email'"
+        )
+        claimed, authors = cursor.fetchone()
+    on_jobs = [
+        node for plan in plans for node in _nodes(plan) if node.get("Relation Name") == "jobs_job"
+    ]
+    assert on_jobs and not [n for n in on_jobs if n["Node Type"] == "Seq Scan"], on_jobs
+    assert any(node.get("Index Name") == "jobs_job_partition" for node in on_jobs)
+    assert claimed == authors == 8, "the queue's limit, one job per author"

@@ -37,9 +37,12 @@ def test_status_shows_each_queue_and_each_node():
     NodeFactory(name="node-b", heartbeat_at=timezone.now() - timedelta(minutes=5))
     output = jobs("status")
     email = next(line for line in output.splitlines() if line.startswith("email "))
-    assert email.split() == ["email", "5", "no", "0", "1", "0", "0", "0"]
+    # The last two columns: rate limit and partition ("-": none).
+    assert email.split() == ["email", "5", "no", "0", "1", "0", "0", "0", "-", "-"]
     default = next(line for line in output.splitlines() if line.startswith("default "))
-    assert default.split()[-1] == "1", "one dead letter"
+    assert default.split()[-3] == "1", "one dead letter"
+    medical = next(line for line in output.splitlines() if line.startswith("medical_workflow "))
+    assert "author_id:2: 0/2, 0 running, 0 waiting" in medical
     assert "node-a" in output and "alive" in output and "dead" in output
 
 

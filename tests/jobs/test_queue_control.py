@@ -52,6 +52,8 @@ class TestQueueState:
             "scheduled": 1,
             "retryable": 0,
             "nodes": [],
+            "rate_limit": None,
+            "partition": None,
         }
         resume_queue("email")
         assert check_queue("email")["paused"] is False

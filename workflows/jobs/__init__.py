@@ -8,6 +8,7 @@ Public API (every name below, and only these; see docs/job-engine.md and docs/ar
         insert, insert_all, retry_job, cancel_job,
         pause_queue, resume_queue, scale_queue, check_queue, queues_overview,
         metrics_view,   # the web app's Prometheus endpoint (docs/observability.md)
+        RateLimit, Partition,
         JobsError, JobValidationError, UniqueOptionError, UnknownQueueError, CrontabError,
         Workflow, insert_workflow, cancel_workflow, retry_workflow,
     )
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         JobValidationError,
         UnknownQueueError,
     )
+    from workflows.jobs.policy.limits import Partition, RateLimit
     from workflows.jobs.policy.outcomes import (
         Cancel,
         Discard,
@@ -87,6 +89,8 @@ _EXPORTS = {
     "cancel_workflow": "workflows.jobs.api.workflows",
     "retry_workflow": "workflows.jobs.api.workflows",
     "metrics_view": "workflows.jobs.telemetry.web",
+    "RateLimit": "workflows.jobs.policy.limits",
+    "Partition": "workflows.jobs.policy.limits",
 }
 
 __all__ = [
@@ -101,6 +105,8 @@ __all__ = [
     "JobValidationError",
     "JobsError",
     "Outcome",
+    "Partition",
+    "RateLimit",
     "Snooze",
     "Unique",
     "UniqueOptionError",

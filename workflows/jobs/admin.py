@@ -232,6 +232,8 @@ class QueueAdmin(admin.ModelAdmin):
         "available",
         "scheduled",
         "retryable",
+        "rate_limit_use",
+        "partition_use",
         "nodes",
     )
     form = QueueLimitForm
@@ -273,6 +275,24 @@ class QueueAdmin(admin.ModelAdmin):
     @admin.display(description="retryable")
     def retryable(self, queue: Queue) -> int:
         return self._count(queue, "retryable")
+
+    @admin.display(description="rate limit (used in window)")
+    def rate_limit_use(self, queue: Queue) -> str:
+        rate = self._count(queue, "rate_limit")
+        if rate is None:
+            return "-"
+        return f"{self._count(queue, 'rate_used')} of {rate.allowed} per {rate.period_seconds} s"
+
+    @admin.display(description="partition (busiest / limit)")
+    def partition_use(self, queue: Queue) -> str:
+        partition = self._count(queue, "partition")
+        if partition is None:
+            return "-"
+        return (
+            f"{partition}: {self._count(queue, 'busiest')} / {partition.limit}; "
+            f"{self._count(queue, 'partitions_running')} running, "
+            f"{self._count(queue, 'partitions_waiting')} waiting"
+        )
 
     @admin.display(description="nodes")
     def nodes(self, queue: Queue) -> str:

@@ -9,6 +9,8 @@ from django.core import checks
 
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.node.cron import CrontabError, entry_problems, parse_entry
+from workflows.jobs.policy.errors import JobValidationError
+from workflows.jobs.policy.limits import partition_from, rate_limit_from
 
 BROKER = "workflows.jobs.runner.broker.JobsBroker"
 
@@ -29,6 +31,20 @@ def check_jobs_configuration(app_configs=None, **kwargs):
                     id="jobs.E002",
                 )
             )
+        for key, parse, variable in (
+            ("rate_limit", rate_limit_from, "JOBS_RATE_LIMITS"),
+            ("partition", partition_from, "JOBS_PARTITIONS"),
+        ):
+            try:
+                parse(options.get(key))
+            except JobValidationError as exc:
+                errors.append(
+                    checks.Error(
+                        f"queue '{name}' has {key} {options.get(key)!r}: {exc}",
+                        hint=f"Set {variable} in the environment (see .env.example).",
+                        id="jobs.E010",
+                    )
+                )
     for raw in conf.crontab:
         try:
             entry = parse_entry(raw)

@@ -49,6 +49,9 @@ class Job(models.Model):
     # What perform returned, for workers with `record = True` (JSON; NULL otherwise). It may
     # hold patient data: masked like args for roles without jobs.view_job_args, never logged.
     result = models.JSONField(null=True, blank=True)
+    # The job's partition in a partitioned queue (jobs_partition_key() in store/schema.sql:
+    # an md5 of the worker and/or args values the queue partitions by); NULL elsewhere.
+    partition_key = models.CharField(max_length=32, null=True, blank=True, editable=False)
     # Model.from_db takes values in field order: store.sql.JOB_COLUMNS lists the fields above
     # in this order, store.workflows.STEP_COLUMNS adds the ones below.
     # Workflows (workflows.jobs.api.workflows): the step's workflow and name, what it does
@@ -104,6 +107,13 @@ class Job(models.Model):
                 fields=["queue", "priority", "scheduled_at", "id"],
                 name="jobs_job_claim",
                 condition=models.Q(state="available"),
+            ),
+            # The partitioned claim: visit the queue's partitions in key order, each one's
+            # first job by the claim order. Only partitioned queues' jobs are in it.
+            models.Index(
+                fields=["queue", "partition_key", "priority", "scheduled_at", "id"],
+                name="jobs_job_partition",
+                condition=models.Q(state="available", partition_key__isnull=False),
             ),
             models.Index(
                 fields=["scheduled_at"],
@@ -237,6 +247,15 @@ class Queue(models.Model):
     )
     configured_limit = models.PositiveIntegerField(help_text="The limit last read from settings.")
     paused = models.BooleanField(default=False)
+    # workflows.jobs.RateLimit / Partition as JSON (policy.limits), or NULL for none; the
+    # configured_* copies are what settings said last (a changed setting replaces the runtime
+    # value, an unchanged one keeps what scale_queue set).
+    rate_limit = models.JSONField(null=True, blank=True)
+    configured_rate_limit = models.JSONField(null=True, blank=True)
+    partition = models.JSONField(null=True, blank=True)
+    configured_partition = models.JSONField(null=True, blank=True)
+    # The partition the claim served last: the next claim starts after it (round-robin).
+    partition_cursor = models.CharField(max_length=32, null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -254,6 +273,23 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class QueueStart(models.Model):
+    """A claim's starts in a rate-limited queue: `count` jobs claimed at `started_at` (the
+    database clock). jobs_claim() counts the rows inside the window and deletes old ones."""
+
+    id = models.BigAutoField(primary_key=True)
+    queue = models.CharField(max_length=128)
+    started_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "jobs_queue_start"
+        indexes = [models.Index(fields=["queue", "started_at"], name="jobs_queue_start_window")]
+
+    def __str__(self) -> str:
+        return f"{self.queue}: {self.count} at {self.started_at}"
 
 
 class Node(models.Model):

@@ -40,7 +40,7 @@ def validation_start(*, post: Post):
     ).exists()
     if already_judged:
         return None
-    jobs = insert_workflow(pipeline_workflow(post.pk, post.content_version))
+    jobs = insert_workflow(pipeline_workflow(post.pk, post.content_version, post.author_id))
     job = jobs[stages.STEP_OF_STAGE[Stage.LGPD]]
     if not job.conflict:
         Post.objects.filter(pk=post.pk).update(workflow_status=WorkflowStatus.ANALYZING)
@@ -117,7 +117,13 @@ def _record(
             changes["workflow_status"] = WorkflowStatus.ANALYZING
             if chained:
                 MedicalWorkflowWorker.enqueue(
-                    {"post_id": post.pk, "stage": following, "content_version": content_version}
+                    {
+                        "post_id": post.pk,
+                        "stage": following,
+                        "content_version": content_version,
+                        # The queue is partitioned by author (settings: JOBS_PARTITIONS).
+                        "author_id": post.author_id,
+                    }
                 )
         Post.objects.filter(pk=post.pk).update(**changes)
     return outcome

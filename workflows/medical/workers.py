@@ -38,13 +38,19 @@ class MedicalWorkflowWorker(Worker):
         )
 
 
-def pipeline_workflow(post_id: int, content_version: int) -> Workflow:
-    """One post version's validation: each stage waits for the one before."""
+def pipeline_workflow(post_id: int, content_version: int, author_id: int | None) -> Workflow:
+    """One post version's validation: each stage waits for the one before. `author_id` is
+    what the medical_workflow queue is partitioned by (settings: JOBS_PARTITIONS)."""
     workflow = Workflow(name=f"post {post_id} v{content_version} validation")
     previous: list[str] = []
     for stage in stages.PIPELINE:
         step = stages.STEP_OF_STAGE[stage]
-        args = {"post_id": post_id, "stage": stage, "content_version": content_version}
+        args = {
+            "post_id": post_id,
+            "stage": stage,
+            "content_version": content_version,
+            "author_id": author_id,
+        }
         workflow.add(step, MedicalWorkflowWorker.new(args), deps=previous)
         previous = [step]
     return workflow

@@ -12,10 +12,21 @@ from workflows.jobs import signals
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.models import Node, Queue
 from workflows.jobs.policy.errors import JobValidationError, UnknownQueueError
+from workflows.jobs.policy.limits import Partition, RateLimit, partition_from, rate_limit_from
 from workflows.jobs.store import queues as store_queues
 
 # The jobs_queue.limit column is a PostgreSQL integer; no node runs anywhere near this many.
 MAX_QUEUE_LIMIT = 1_000_000
+
+
+class _Keep:
+    """scale_queue's default for rate_limit and partition: leave the current setting."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
 
 
 def _queue_or_error(name: str) -> Queue:
@@ -40,12 +51,17 @@ def sync_queues() -> list[str]:
     node's start and in `manage.py jobs sync`. Rows of queues no longer in settings are kept
     (their jobs with them) and shown as retired."""
     conf = jobs_settings()
-    store_queues.sync(
-        {
-            name: (int(options.get("limit", 10)), bool(options.get("paused", False)))
-            for name, options in conf.queues.items()
+    queues = {}
+    for name, options in conf.queues.items():
+        rate_limit = rate_limit_from(options.get("rate_limit"))
+        partition = partition_from(options.get("partition"))
+        queues[name] = {
+            "limit": int(options.get("limit", 10)),
+            "paused": bool(options.get("paused", False)),
+            "rate_limit": rate_limit.as_json() if rate_limit else None,
+            "partition": partition.as_json() if partition else None,
         }
-    )
+    store_queues.sync(queues)
     return conf.queue_names
 
 
@@ -83,11 +99,42 @@ def check_queue_limit(limit: Any) -> int:
     return limit
 
 
-def scale_queue(name: str, limit: int, *, by: str | None = None) -> None:
-    """Change how many jobs of this queue may execute at once across all nodes."""
+def scale_queue(
+    name: str,
+    limit: int | None = None,
+    *,
+    rate_limit: RateLimit | None = KEEP,
+    partition: Partition | None = KEEP,
+    by: str | None = None,
+) -> None:
+    """Change the queue's cluster-wide limit, rate limit and partitioned limit; every node
+    obeys within a second. What is not given is kept; rate_limit=None / partition=None remove
+    them. Everything is validated before anything changes. `by` (who asked) travels with the
+    queue_changed signal."""
+    if limit is not None:
+        check_queue_limit(limit)
+    if rate_limit is not KEEP and not (rate_limit is None or isinstance(rate_limit, RateLimit)):
+        raise JobValidationError(
+            f"rate_limit must be a RateLimit(allowed=N, period_seconds=S) or None to remove "
+            f"it; got {rate_limit!r}."
+        )
+    if partition is not KEEP and not (partition is None or isinstance(partition, Partition)):
+        raise JobValidationError(
+            f"partition must be a Partition(keys=[...], limit=N) or None to remove it; "
+            f"got {partition!r}."
+        )
+    if limit is None and rate_limit is KEEP and partition is KEEP:
+        raise JobValidationError(
+            "scale_queue needs a limit, a rate_limit or a partition (None removes the last two)."
+        )
     queue = _queue_or_error(name)
-    store_queues.set_limit(queue.name, check_queue_limit(limit))
-    _changed(queue, "scale", limit, by)
+    if limit is not None:
+        store_queues.set_limit(queue.name, limit)
+    if rate_limit is not KEEP:
+        store_queues.set_rate_limit(queue.name, rate_limit.as_json() if rate_limit else None)
+    if partition is not KEEP:
+        store_queues.set_partition(queue.name, partition.as_json() if partition else None)
+    _changed(queue, "scale", limit if limit is not None else queue.limit, by)
 
 
 def live_nodes() -> QuerySet[Node]:
@@ -96,7 +143,8 @@ def live_nodes() -> QuerySet[Node]:
 
 
 def queues_overview() -> list[dict[str, Any]]:
-    """Every queue with its state and job counts (discarded included), in one query."""
+    """Every queue with its state and job counts (discarded included) in one query, and the
+    use of its rate limit and partition (one more query for each queue that has them)."""
     counts = store_queues.counts_by_queue()
     rows = []
     for queue in Queue.objects.order_by("name"):
@@ -108,6 +156,7 @@ def queues_overview() -> list[dict[str, Any]]:
                 "paused": queue.paused,
                 "retired": is_retired(queue.name),
                 "running": queue_counts.get("executing", 0),
+                **limits_use(queue),
                 **{
                     state: queue_counts.get(state, 0)
                     for state in ("available", "scheduled", "retryable", "discarded")
@@ -117,8 +166,23 @@ def queues_overview() -> list[dict[str, Any]]:
     return rows
 
 
+def limits_use(queue: Queue) -> dict[str, Any]:
+    """The queue's rate limit and partition (or None) and how much of each is in use now:
+    'rate_used' (starts in the current window), 'partitions_running', 'busiest' (most jobs
+    running in one partition) and 'partitions_waiting'."""
+    rate_limit = rate_limit_from(queue.rate_limit)
+    partition = partition_from(queue.partition)
+    report: dict[str, Any] = {"rate_limit": rate_limit, "partition": partition}
+    if rate_limit is not None:
+        report["rate_used"] = store_queues.window_use(queue.name, rate_limit.period_seconds)
+    if partition is not None:
+        report.update(store_queues.partition_use(queue.name, partition.as_json()))
+    return report
+
+
 def check_queue(name: str) -> dict[str, Any]:
-    """The queue's limit and pause state, its job counts, and the live nodes serving it."""
+    """The queue's limit and pause state, its job counts, the live nodes serving it, and its
+    rate limit and partition with their current use (see limits_use)."""
     queue = _queue_or_error(name)
     counts = {"available": 0, "scheduled": 0, "executing": 0, "retryable": 0}
     counts.update(store_queues.counts(queue.name))
@@ -132,4 +196,5 @@ def check_queue(name: str) -> dict[str, Any]:
         "scheduled": counts["scheduled"],
         "retryable": counts["retryable"],
         "nodes": nodes,
+        **limits_use(queue),
     }

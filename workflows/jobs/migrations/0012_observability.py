@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0010_job_result")]
+    dependencies = [("jobs", "0011_queue_rate_limit_and_partition")]
 
     operations = [
         migrations.RunSQL(

@@ -33,6 +33,7 @@ logger = logging.getLogger("workflows.jobs")
 
 MAX_WAIT_SECONDS = 0.5  # the pusher checks for shutdown between dequeue calls
 CONTENDED_RETRY_SECONDS = 0.005
+MIN_RATE_WAIT_SECONDS = 0.005
 
 
 class ClaimPacer:
@@ -179,10 +180,13 @@ class JobsBroker(Broker):
             self._pacer = ClaimPacer(node.concurrency + node.prefetch)
         try:
             conn, listener = self._connections()
+            wait_seconds = None
             if self._pacer.should_claim():
                 for _ in range(50):
                     claimed, pace = self._claim(conn, node)
                     self._pacer.claimed(free=pace["free"], room=pace["room"], cap=pace["cap"])
+                    # A rate limit held jobs back: claim again when its window has room.
+                    wait_seconds = pace.get("wait")
                     if claimed:
                         self._reconnect_delay = 0.1
                         return [self._package(job) for job in claimed]
@@ -190,6 +194,8 @@ class JobsBroker(Broker):
                         break
                     time.sleep(CONTENDED_RETRY_SECONDS)
             seconds = min(jobs_settings().poll_interval_seconds, MAX_WAIT_SECONDS)
+            if wait_seconds is not None:
+                seconds = min(seconds, max(float(wait_seconds), MIN_RATE_WAIT_SECONDS))
             finished, announced = self._wait(listener, node, seconds)
             self._pacer.observed(finished=finished, announced=announced)
         except database.CONNECTION_ERRORS as exc:

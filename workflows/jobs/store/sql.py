@@ -238,7 +238,10 @@ CANCELLED_AMONG = "SELECT id FROM jobs_job WHERE id = ANY(%s::bigint[]) AND stat
 RETRY_JOBS = """
 UPDATE jobs_job SET state = 'available', scheduled_at = now(),
        max_attempts = greatest(max_attempts, attempt + 1),
-       completed_at = NULL, discarded_at = NULL, cancelled_at = NULL
+       completed_at = NULL, discarded_at = NULL, cancelled_at = NULL,
+       -- A finished job was keyed by the partition setting of its time.
+       partition_key = (SELECT jobs_partition_key(q.partition, jobs_job.args, jobs_job.worker)
+                          FROM jobs_queue q WHERE q.name = jobs_job.queue)
  WHERE id = ANY(%s::bigint[]) AND state NOT IN ('available', 'executing', 'suspended')
 RETURNING id, queue
 """
@@ -302,19 +305,70 @@ ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopping = excluded.stopp
 NODE_HEARTBEAT = "UPDATE jobs_node SET heartbeat_at = now(), stopping = %s WHERE name = %s"
 NODE_DELETE = "DELETE FROM jobs_node WHERE name = %s"
 
+# A value changed in settings replaces the runtime one; an unchanged one keeps what scale_queue
+# set (limit, rate limit and partition each on its own).
 QUEUE_SYNC = """
-INSERT INTO jobs_queue (name, "limit", configured_limit, paused, updated_at)
-VALUES (%(name)s, %(limit)s, %(limit)s, %(paused)s, now())
+INSERT INTO jobs_queue (name, "limit", configured_limit, paused, rate_limit, configured_rate_limit,
+                        partition, configured_partition, updated_at)
+VALUES (%(name)s, %(limit)s, %(limit)s, %(paused)s, %(rate_limit)s::jsonb, %(rate_limit)s::jsonb,
+        %(partition)s::jsonb, %(partition)s::jsonb, now())
 ON CONFLICT (name) DO UPDATE
    SET "limit" = CASE WHEN jobs_queue.configured_limit = excluded.configured_limit
                       THEN jobs_queue."limit" ELSE excluded."limit" END,
        configured_limit = excluded.configured_limit,
+       rate_limit = CASE
+         WHEN jobs_queue.configured_rate_limit IS NOT DISTINCT FROM excluded.configured_rate_limit
+         THEN jobs_queue.rate_limit ELSE excluded.rate_limit END,
+       configured_rate_limit = excluded.configured_rate_limit,
+       partition = CASE
+         WHEN jobs_queue.configured_partition IS NOT DISTINCT FROM excluded.configured_partition
+         THEN jobs_queue.partition ELSE excluded.partition END,
+       configured_partition = excluded.configured_partition,
        updated_at = CASE WHEN jobs_queue.configured_limit = excluded.configured_limit
-                         THEN jobs_queue.updated_at ELSE now() END
+         AND jobs_queue.configured_rate_limit IS NOT DISTINCT FROM excluded.configured_rate_limit
+         AND jobs_queue.configured_partition IS NOT DISTINCT FROM excluded.configured_partition
+         THEN jobs_queue.updated_at ELSE now() END
 """
+QUEUE_PARTITION = "SELECT partition, configured_partition FROM jobs_queue WHERE name = %s"
 PAUSED_QUEUES = "SELECT name FROM jobs_queue WHERE paused"
 QUEUE_SET_PAUSED = "UPDATE jobs_queue SET paused = %s, updated_at = now() WHERE name = %s"
 QUEUE_SET_LIMIT = 'UPDATE jobs_queue SET "limit" = %s, updated_at = now() WHERE name = %s'
+QUEUE_SET_RATE_LIMIT = (
+    "UPDATE jobs_queue SET rate_limit = %s::jsonb, updated_at = now() WHERE name = %s"
+)
+# A queue without a rate limit keeps no window (a new one starts empty).
+QUEUE_FORGET_STARTS = "DELETE FROM jobs_queue_start WHERE queue = %s"
+QUEUE_SET_PARTITION = """
+UPDATE jobs_queue SET partition = %s::jsonb, partition_cursor = NULL, updated_at = now()
+ WHERE name = %s
+"""
+# Taken exclusively while a queue's partition changes; inserts take it shared (jobs_key_inserted
+# in schema.sql), so no insert keys a job by a setting that is being replaced.
+PARTITION_LOCK = "SELECT pg_advisory_xact_lock(7021, hashtext('partition:' || %s))"
+PARTITION_LOCK_TIMEOUT = "SET LOCAL lock_timeout = %s"
+# Re-key the queue's unfinished jobs (any state a job can leave again, executing included).
+PARTITION_REKEY = """
+UPDATE jobs_job SET partition_key = jobs_partition_key(%(partition)s::jsonb, args, worker)
+ WHERE queue = %(name)s AND state NOT IN ('completed', 'discarded', 'cancelled')
+   AND partition_key IS DISTINCT FROM jobs_partition_key(%(partition)s::jsonb, args, worker)
+"""
+# The window's use: starts after now() - period (what the next claim counts).
+QUEUE_WINDOW_USE = """
+SELECT coalesce(sum(count), 0) FROM jobs_queue_start
+ WHERE queue = %s AND started_at > now() - make_interval(secs => %s::float8)
+"""
+# A partitioned queue's use: jobs running per partition (computed from args, as the claim does)
+# and partitions with jobs waiting.
+QUEUE_PARTITION_USE = """
+SELECT (SELECT count(*) FROM (
+          SELECT 1 FROM jobs_job WHERE state = 'executing' AND queue = %(name)s
+           GROUP BY jobs_partition_key(%(partition)s::jsonb, args, worker)) r),
+       (SELECT coalesce(max(n), 0) FROM (
+          SELECT count(*) AS n FROM jobs_job WHERE state = 'executing' AND queue = %(name)s
+           GROUP BY jobs_partition_key(%(partition)s::jsonb, args, worker)) r),
+       (SELECT count(DISTINCT partition_key) FROM jobs_job
+         WHERE state = 'available' AND queue = %(name)s AND partition_key IS NOT NULL)
+"""
 
 
 # Leadership is a lease, not a session lock: a leader that stops (SIGSTOP, a long pause, a

@@ -1,7 +1,8 @@
 """`manage.py jobs`: operate the job engine from a shell or a script.
 
     jobs status                      queues (limit, paused, counts) and nodes (heartbeats)
-    jobs pause QUEUE | resume QUEUE | scale QUEUE LIMIT
+    jobs pause QUEUE | resume QUEUE
+    jobs scale QUEUE [LIMIT] [--rate ALLOWED/SECONDS|none] [--partition KEY[+KEY]:LIMIT|none]
     jobs retry ID... | jobs retry --discarded [--queue Q] [--worker W]
     jobs cancel ID... | jobs cancel --queue Q [--worker W]   (unfinished jobs)
     jobs prune                       delete finished jobs past their age now
@@ -30,6 +31,7 @@ from workflows.jobs.api.selectors import jobs_matching
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.models import Job, Node
 from workflows.jobs.policy.errors import JobsError
+from workflows.jobs.policy.limits import parse_partition, parse_rate_limit
 from workflows.jobs.policy.states import UNFINISHED_STATES
 from workflows.jobs.runner.schedules import sync_schedules
 
@@ -61,6 +63,23 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _rate_use(queue: dict) -> str:
+    rate = queue["rate_limit"]
+    if rate is None:
+        return "-"
+    return f"{queue['rate_used']}/{rate.allowed} per {rate.period_seconds}s"
+
+
+def _partition_use(queue: dict) -> str:
+    partition = queue["partition"]
+    if partition is None:
+        return "-"
+    return (
+        f"{partition}: {queue['busiest']}/{partition.limit}, "
+        f"{queue['partitions_running']} running, {queue['partitions_waiting']} waiting"
+    )
+
+
 class Command(BaseCommand):
     help = __doc__.splitlines()[0]
 
@@ -69,9 +88,19 @@ class Command(BaseCommand):
         actions.add_parser("status", help="queues and nodes")
         for name in ("pause", "resume"):
             actions.add_parser(name, help=f"{name} a queue on every node").add_argument("queue")
-        scale = actions.add_parser("scale", help="change a queue's cluster-wide limit")
+        scale = actions.add_parser(
+            "scale", help="change a queue's cluster-wide limit, rate limit or partition"
+        )
         scale.add_argument("queue")
-        scale.add_argument("limit", type=int)
+        scale.add_argument("limit", type=int, nargs="?")
+        scale.add_argument(
+            "--rate", help="ALLOWED/PERIOD_SECONDS (10/1: 10 jobs a second), or none to remove"
+        )
+        scale.add_argument(
+            "--partition",
+            help="args keys joined by + ('worker' for the worker) and the limit per partition "
+            "(author_id:2), or none to remove",
+        )
         retry = actions.add_parser("retry", help="put jobs back to available")
         retry.add_argument("ids", nargs="*", type=int)
         retry.add_argument("--discarded", action="store_true", help="every dead letter (filtered)")
@@ -106,6 +135,8 @@ class Command(BaseCommand):
                 q["scheduled"],
                 q["retryable"],
                 q["discarded"],
+                _rate_use(q),
+                _partition_use(q),
             ]
             for q in queues_overview()
         ]
@@ -120,6 +151,8 @@ class Command(BaseCommand):
                     "scheduled",
                     "retryable",
                     "discarded",
+                    "rate (used/allowed per period)",
+                    "partition (busiest/limit, running, waiting)",
                 ],
                 rows,
             )
@@ -144,9 +177,19 @@ class Command(BaseCommand):
         resume_queue(queue, by=COMMAND)
         self.stdout.write(f"resumed {queue}")
 
-    def do_scale(self, queue: str, limit: int, **options) -> None:
-        scale_queue(queue, limit, by=COMMAND)
-        self.stdout.write(f"scaled {queue} to {limit}")
+    def do_scale(self, queue: str, limit: int | None, rate, partition, **options) -> None:
+        changes: dict = {}
+        if rate is not None:
+            changes["rate_limit"] = parse_rate_limit(rate)
+        if partition is not None:
+            changes["partition"] = parse_partition(partition)
+        if limit is None and not changes:
+            raise CommandError("give a LIMIT, --rate or --partition")
+        scale_queue(queue, limit, **changes, by=COMMAND)
+        done = [f"limit {limit}"] if limit is not None else []
+        for name, value in changes.items():
+            done.append(f"{name.replace('_', ' ')} {value or 'none'}")
+        self.stdout.write(f"scaled {queue}: {', '.join(done)}")
 
     def _check_ids_exist(self, ids: list[int]) -> None:
         missing = sorted(
