@@ -203,6 +203,21 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+def wait_for_stop_request(started: list[subprocess.Popen]) -> bool:
+    """Wait for Ctrl-C/SIGTERM (True) or for one of the processes to exit by itself (False)."""
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stopping and all(process.poll() is None for process in started):
+        time.sleep(0.2)
+    return stopping
+
+
 def run_system() -> int:
     setup()
     was_running = embedded_running()
@@ -220,16 +235,7 @@ def run_system() -> int:
     say(f"login:  admin@demo.local / {env_file_value('DEMO_ADMIN_PASSWORD')}")
     say(two_factor_note())
     say("press Ctrl-C to stop the web server and the job cluster")
-    stopping = False
-
-    def request_stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    while not stopping and all(process.poll() is None for process in started):
-        time.sleep(0.2)
+    stopping = wait_for_stop_request(started)
     say("stopping the web server and the job cluster")
     stop(started)
     if not was_running:
@@ -317,16 +323,7 @@ def run_production() -> int:
     ]
     say(f"admin:  http://127.0.0.1:{port}/admin/ (gunicorn, DEBUG off, through PgBouncer)")
     say("press Ctrl-C to stop")
-    stopping = False
-
-    def request_stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    while not stopping and all(process.poll() is None for process in started):
-        time.sleep(0.2)
+    stopping = wait_for_stop_request(started)
     stop(started[1:])
     stop(started[:1])
     return 0 if stopping else 1

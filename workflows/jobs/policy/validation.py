@@ -87,21 +87,14 @@ def check_json_object(value: Any, name: str, *, max_bytes: int | None = None) ->
         raise JobValidationError(
             f"{name} must be a JSON object (a dict with string keys), got {type(value).__name__}."
         )
-    problem = _json_problem(value, name)
-    if problem:
-        raise JobValidationError(problem + ".")
-    text = json_text(value)
-    if max_bytes is not None and len(text.encode()) > max_bytes:
-        raise JobValidationError(
-            f"{name} is {len(text.encode())} bytes of JSON, more than the {max_bytes} allowed: "
-            f"store large data in a table and pass its id."
-        )
-    return text
+    return check_json_value(value, name, max_bytes=max_bytes, instead="pass its id")
 
 
-def check_json_value(value: Any, name: str, *, max_bytes: int | None = None) -> str:
+def check_json_value(
+    value: Any, name: str, *, max_bytes: int | None = None, instead: str = "return its id"
+) -> str:
     """Like check_json_object, for any JSON value (a recorded result may be a list, a string,
-    a number, ... or None); return its JSON text."""
+    a number, ... or None); return its JSON text. `instead` ends the too-large message."""
     problem = _json_problem(value, name)
     if problem:
         raise JobValidationError(problem + ".")
@@ -109,7 +102,7 @@ def check_json_value(value: Any, name: str, *, max_bytes: int | None = None) -> 
     if max_bytes is not None and len(text.encode()) > max_bytes:
         raise JobValidationError(
             f"{name} is {len(text.encode())} bytes of JSON, more than the {max_bytes} allowed: "
-            f"store large data in a table and return its id."
+            f"store large data in a table and {instead}."
         )
     return text
 
