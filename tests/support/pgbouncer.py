@@ -1,7 +1,9 @@
 """A real PgBouncer (Debian's package) in transaction pooling mode, on a free port in front of
 a PostgreSQL server, for the topology tests and the chaos soak.
 
-PgBouncer refuses to run as root: as root it runs as `nobody`, its files owned by that user."""
+PgBouncer refuses to run as root: as root it runs as `nobody`, its files owned by that user;
+in front of a server reached by its Unix socket (the embedded PostgreSQL, whose socket folder
+only its owner may enter) it runs as that folder's owner instead."""
 
 from __future__ import annotations
 
@@ -40,6 +42,14 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _unprivileged_user(backend_host: str) -> pwd.struct_passwd:
+    if backend_host.startswith("/"):
+        owner = pwd.getpwuid(os.stat(backend_host).st_uid)
+        if owner.pw_uid != 0:
+            return owner
+    return pwd.getpwnam(UNPRIVILEGED_USER)
+
+
 class PgBouncer:
     """`PgBouncer(backend_port=5432).start()`; `.url(dbname)`; `.restart()`; `.stop()`."""
 
@@ -76,7 +86,7 @@ class PgBouncer:
         self.process: subprocess.Popen | None = None
         self._run_as = None
         if os.geteuid() == 0:
-            user = pwd.getpwnam(UNPRIVILEGED_USER)
+            user = _unprivileged_user(backend_host)
             self._run_as = user.pw_uid
             os.chown(self.folder, user.pw_uid, user.pw_gid)
             for path in (self.config_path,):
