@@ -17,6 +17,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROLE_MARKERS = (
+    ("pusher", "push_claimed_tasks (workflows/jobs/runner/processes.py"),
+    ("worker", "run_packages (workflows/jobs/runner/processes.py"),
     ("pusher", "pusher (django_q/pusher.py"),
     ("worker", "worker (django_q/worker.py"),
     ("monitor", "monitor (django_q/monitor.py"),

@@ -151,7 +151,8 @@ def cluster_roles(proc: Subprocess) -> dict[int, str]:
                     text=True,
                     timeout=20,
                 ).stdout
-                if "pusher.py" in dump:
+                # The engine's own loops (runner/processes.py), or django-q2's before them.
+                if "push_claimed_tasks" in dump or "pusher.py" in dump:
                     role = "pusher (claims)"
                 elif "monitor.py" in dump:
                     role = "monitor"
@@ -603,7 +604,7 @@ def start_profiler(cluster: Subprocess):
             "raw",
             "--rate",
             "100",
-            "--idle",
+            *(["--idle"] if os.environ.get("BENCH_PROFILE_IDLE", "1") == "1" else []),
             "--output",
             str(out),
             "--nonblocking",

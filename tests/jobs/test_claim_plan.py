@@ -57,7 +57,9 @@ def test_the_claim_uses_the_claim_index_with_a_million_rows():
             ["email"],
         )
         counting = _first(cursor)
-    assert any(node.get("Index Name") == "jobs_job_executing" for node in _nodes(counting))
+    # Either partial index of executing rows (by queue, or by node): both read only those.
+    executing_indexes = {"jobs_job_executing", "jobs_job_executing_node"}
+    assert any(node.get("Index Name") in executing_indexes for node in _nodes(counting)), counting
 
 
 def _plans_of(cursor, statements: list[tuple[str, list]]) -> list[dict]:
@@ -193,3 +195,44 @@ def test_a_rate_limited_queue_with_a_thousand_partitions_claims_with_index_scans
     assert on_jobs and not [n for n in on_jobs if n["Node Type"] == "Seq Scan"], on_jobs
     assert any(node.get("Index Name") == "jobs_job_partition" for node in on_jobs)
     assert claimed == authors == 8, "the queue's limit, one job per author"
+
+
+def test_a_node_with_a_long_history_claims_and_completes_without_reading_it():
+    """A node that ran 300,000 jobs: counting its free slots in jobs_claim() and writing its
+    deferred completions must read only its executing rows, never jobs_job_node_id (one entry
+    per job it ever ran; reading it made every claim slower as the node aged)."""
+    from workflows.jobs.store import sql
+
+    sync_queues()
+    node = "plan-history-node"
+    with connection.cursor() as cursor:
+        cursor.execute(FILL)
+        cursor.execute(
+            "UPDATE jobs_job SET attempted_by = ARRAY[%s], attempt = 1, attempted_at = now() "
+            "WHERE state = 'completed' AND id %% 2 = 0",
+            [node],
+        )
+        cursor.execute(
+            "UPDATE jobs_job SET state = 'executing', attempted_by = ARRAY[%s], attempt = 1, "
+            "attempted_at = now() WHERE id IN (SELECT id FROM jobs_job "
+            "WHERE state = 'available' AND queue = 'email' LIMIT 3) RETURNING id, attempted_at",
+            [node],
+        )
+        executing = cursor.fetchall()
+        cursor.execute("ANALYZE jobs_job")
+        completions = {
+            "node": node,
+            "ids": [row[0] for row in executing],
+            "attempts": [1] * len(executing),
+            "attempted_at": [row[1] for row in executing],
+        }
+        # Eight calls each: past plpgsql's and the prepared statement's first five custom
+        # plans, to the generic ones a long-running node keeps.
+        plans = _plans_of(
+            cursor,
+            [("SELECT jobs_claim(%s, 8, ARRAY['email'], 0)", [node])] * 8
+            + [(sql.COMPLETE_MANY, completions)],
+        )
+    used = {node.get("Index Name") for plan in plans for node in _nodes(plan)}
+    assert "jobs_job_node_id" not in used, used
+    assert "jobs_job_executing_node" in used, "the node's executing rows by their own index"

@@ -52,13 +52,14 @@ class TestClaimRing:
     def test_a_claimed_job_starts_once_and_a_revoked_one_never(self):
         node = _runtime()
         at = epoch_us(timezone.now())
-        node.registry.claimed([(1, 1, at), (2, 1, at)])
+        node.registry.claimed([(1, 1, at), (2, 1, at)], packages=1)
         (_, second) = node.registry.pending_claims()
         assert node.registry.revoke([second]) == [second]
+        node.registry.package_taken()
         assert node.registry.start(1, 1, at, 0, check_after_ms=2000) == StartDecision.RUN
         assert node.registry.start(2, 1, at, 0, check_after_ms=2000) == StartDecision.SKIP
         assert node.registry.pending_claims() == []
-        assert node.registry.progress() == (2, 2, 1)
+        assert node.registry.progress() == (1, 1, 1), "(packages handed, taken; jobs started)"
 
     def test_a_claim_unknown_to_the_ring_or_held_long_is_checked_against_the_database(self):
         node = _runtime()

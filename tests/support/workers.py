@@ -146,6 +146,17 @@ class ShortWorker(Worker):
         record("done", job)
 
 
+class UnwrittenWorker(Worker):
+    """Writes nothing in its job's transaction (its evidence goes through the witness
+    connection): its completion takes the node's completion ring, not a write of its own."""
+
+    def perform(self, job):
+        record("start", job)
+        time.sleep(job.args.get("ms", 5) / 1000)
+        values = [job.pk, "finished", job.attempt, os.getpid(), job.queue, ""]
+        _witness_connection().execute(INSERT_EXECUTION, values)
+
+
 class PoisonedErrorWorker(Worker):
     """Fails with an error text that jsonb cannot store as it is (a NUL, a lone surrogate)."""
 

@@ -143,6 +143,14 @@ class Job(models.Model):
                 name="jobs_job_workflow",
                 condition=models.Q(workflow__isnull=False),
             ),
+            # A node's executing jobs (its free slots in every claim, its orphan sweep): without
+            # it the planner combines jobs_job_executing with jobs_job_node_id, which holds an
+            # entry for every job the node ever ran, so each claim cost grew with them.
+            models.Index(
+                F("attempted_by__0"),
+                name="jobs_job_executing_node",
+                condition=models.Q(state="executing"),
+            ),
             # The dashboard's search (workflows.jobs.dashboard.search): newest first per
             # worker, state and node; args, meta and tags by containment.
             models.Index(fields=["worker", "id"], name="jobs_job_worker_id"),

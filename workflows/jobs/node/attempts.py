@@ -26,6 +26,18 @@ logger = logging.getLogger("workflows.jobs")
 START_CHECK_AFTER_MS = 2000
 
 
+def execute_package(jobs: list[dict[str, Any]]) -> None:
+    """Run the claimed jobs of one package in order. The claiming process packs a claim into
+    as many packages as the node has workers, so each worker's hand-off overhead is paid once
+    per package; a job waiting behind a long one in its package is still a claim in the ring
+    (the supervisor releases it after prefetch_release_seconds, as any prefetched job)."""
+    runtime = node_runtime.current()
+    if runtime is not None:
+        runtime.registry.package_taken()
+    for data in jobs:
+        execute_claimed(data)
+
+
 def execute_claimed(data: dict[str, Any]) -> None:
     """Run one claimed job (an element of jobs_claim()'s result) in this worker process."""
     runtime = node_runtime.current()

@@ -29,6 +29,7 @@ from django.db import connections
 from workflows.jobs.api.queues import sync_queues
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.node import runtime as node_runtime
+from workflows.jobs.node.completions import write_completions
 from workflows.jobs.node.pool import WorkerPool
 from workflows.jobs.node.supervisor import Supervisor
 from workflows.jobs.policy.errors import UnknownQueueError
@@ -189,6 +190,9 @@ class NodeProcess:
             if pool.is_alive():
                 pool.kill()
                 pool.join(5)
+            # Completions the claiming process had not written yet; no process of the pool
+            # runs any more, so the ring is read without its lock.
+            write_completions(conn, runtime, locked=False)
             released = self._settle_leftovers(conn)
             store_nodes.forget(conn, runtime.name)
         self._say(
@@ -225,6 +229,7 @@ class NodeProcess:
                         attempt=entry.attempt,
                         message=message,
                     )
+                write_completions(conn, runtime, locked=False)
                 self._settle_leftovers(conn)
                 store_nodes.forget(conn, runtime.name)
         except Exception as exc:

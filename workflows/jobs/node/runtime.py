@@ -7,6 +7,8 @@
   supervisor can revoke one (released, cancelled, rescued) without racing a worker that starts it.
 - `paused`: the paused queues, refreshed twice a second, so a claimed-but-unstarted job of a
   queue paused meanwhile is released instead of started.
+- the completion ring: attempts that completed without writing to the database, whose
+  outcome the claiming process writes for many jobs in one statement (node.completions).
 - a pipe that workers write to when they finish, waking the claiming process immediately.
 
 Every table here is guarded by one lock. A process that dies holding it (SIGKILL, the OOM
@@ -28,13 +30,15 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 from workflows.jobs.execution.interrupts import on_engine_signal, set_cancel_filter
-from workflows.jobs.store.outcomes import use_own_connection
+from workflows.jobs.store.outcomes import defer_completions, use_own_connection
 
 _FORK = multiprocessing.get_context("fork")
 # pid, job id, attempt, hard deadline (epoch ms, 0 = none), process start (ms), flags
 _FIELDS = 6
 # job id, attempt, attempted_at (epoch us), claimed (monotonic ms), status
 _CLAIM_FIELDS = 5
+# job id (0 = free slot), attempt, attempted_at (epoch us)
+_DONE_FIELDS = 3
 LOCK_WAIT_SECONDS = 5.0
 
 
@@ -74,6 +78,16 @@ class RunningJob:
     @property
     def abandoned(self) -> bool:
         return self.flags == EntryFlag.ABANDONED
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An attempt that completed and whose outcome waits in the completion ring."""
+
+    slot: int
+    job_id: int
+    attempt: int
+    attempted_at_us: int
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,11 @@ class RunningRegistry:
         # A view of the same shared memory whose strided slices copy out in C: the ring is
         # searched for every job a worker takes (inherited at fork like the array itself).
         self._claims_view = memoryview(self._claims).cast("B").cast("q")
+        # Completed attempts whose outcome the claiming process has not written yet: as many
+        # slots as the claim ring, since every one of them was a claim first.
+        self._done_slots = claim_slots
+        self._done = _FORK.Array(ctypes.c_longlong, claim_slots * _DONE_FIELDS, lock=False)
+        self._done_view = memoryview(self._done).cast("B").cast("q")
         # handed to the workers' queue, taken by a worker, started (perform called)
         self._progress = _FORK.Array(ctypes.c_longlong, 3, lock=False)
         # Per process (these attributes are copied, not shared, at fork): its own slot, kept
@@ -192,7 +211,6 @@ class RunningRegistry:
             self._own_pid, self._own_slot = pid, None
             self._own_started_ms = process_started_ms(pid)
         with self.lock():
-            self._progress[1] += 1
             claim = self._find_claim(job_id, attempt, attempted_at_us)
             decision = StartDecision.CHECK
             if claim is not None:
@@ -219,7 +237,6 @@ class RunningRegistry:
     def forget_claim(self, job_id: int, attempt: int, attempted_at_us: int) -> None:
         """A worker took a claim it will not start (the node is stopping, the queue paused)."""
         with self.lock():
-            self._progress[1] += 1
             claim = self._find_claim(job_id, attempt, attempted_at_us)
             if claim is not None:
                 base = claim * _CLAIM_FIELDS
@@ -233,6 +250,47 @@ class RunningRegistry:
                 base = slot * _FIELDS
                 if self._array[base] == pid:
                     self._array[base : base + _FIELDS] = [0] * _FIELDS
+
+    def defer_completion(self, job_id: int, attempt: int, attempted_at_us: int) -> bool:
+        """This worker's attempt completed without writing to the database: hand its outcome
+        to the claiming process (the completion ring) and leave the running table, in one
+        step, so that no moment exists in which the supervisor could see the job neither
+        running nor completed. False when the ring is full: write the outcome directly."""
+        pid = os.getpid()
+        with self.lock():
+            try:
+                slot = self._done_view[0::_DONE_FIELDS].tolist().index(0)
+            except ValueError:
+                return False
+            base = slot * _DONE_FIELDS
+            self._done[base : base + _DONE_FIELDS] = [job_id, attempt, attempted_at_us]
+            own = self._own_slot
+            if own is not None and self._array[own * _FIELDS] == pid:
+                self._array[own * _FIELDS : (own + 1) * _FIELDS] = [0] * _FIELDS
+            return True
+
+    def completions(self, *, locked: bool = True) -> list[Completion]:
+        """The completions waiting to be written. `locked=False` only for a node that is
+        exiting wedged (the lock may be held by a dead process)."""
+        if locked:
+            with self.lock(LOCK_WAIT_SECONDS):
+                values = self._done[:]
+        else:
+            values = self._done[:]
+        return [
+            Completion(slot, *values[slot * _DONE_FIELDS : (slot + 1) * _DONE_FIELDS])
+            for slot in range(self._done_slots)
+            if values[slot * _DONE_FIELDS]
+        ]
+
+    def clear_completions(self, written: list[Completion]) -> None:
+        """Free the slots of completions whose outcome was written (or refused by its job's
+        row: the job was rescued, cancelled or released meanwhile)."""
+        with self.lock(LOCK_WAIT_SECONDS):
+            for done in written:
+                base = done.slot * _DONE_FIELDS
+                if self._done[base] == done.job_id and self._done[base + 1] == done.attempt:
+                    self._done[base : base + _DONE_FIELDS] = [0] * _DONE_FIELDS
 
     def abandon(self) -> None:
         """This worker could not record its job's outcome: leave the entry for the supervisor,
@@ -256,8 +314,14 @@ class RunningRegistry:
         )
 
     # --- the claiming process -----------------------------------------------------------------
-    def claimed(self, claims: list[tuple[int, int, int]]) -> None:
-        """(job id, attempt, attempted_at in epoch us) of jobs about to be handed to workers."""
+    def package_taken(self) -> None:
+        """A worker took a package of claims from the workers' queue."""
+        with self.lock():
+            self._progress[1] += 1
+
+    def claimed(self, claims: list[tuple[int, int, int]], *, packages: int | None = None) -> None:
+        """(job id, attempt, attempted_at in epoch us) of jobs about to be handed to workers,
+        in `packages` packages (one per job unless given)."""
         now = monotonic_ms()
         with self.lock():
             for job_id, attempt, attempted_at_us in claims:
@@ -270,7 +334,7 @@ class RunningRegistry:
                     now,
                     ClaimStatus.CLAIMED,
                 ]
-            self._progress[0] += len(claims)
+            self._progress[0] += len(claims) if packages is None else packages
 
     def _free_claim_slot(self) -> int:
         statuses = self._claims[4::_CLAIM_FIELDS]
@@ -353,20 +417,24 @@ class RunningRegistry:
         return self.revoke(self.pending_claims())
 
     def known_job_ids(self) -> set[int]:
-        """Jobs this node's processes know of: running, or claimed and not yet taken."""
+        """Jobs this node's processes know of: running, claimed and not yet taken, or
+        completed with the outcome not yet written."""
         with self.lock(LOCK_WAIT_SECONDS):
             running = self._array[:]
             claims = self._claims[:]
+            done = self._done[:]
         ids = {running[s * _FIELDS + 1] for s in range(self._slots) if running[s * _FIELDS]}
         ids.update(
             claims[s * _CLAIM_FIELDS]
             for s in range(self._claim_slots)
             if claims[s * _CLAIM_FIELDS + 4]
         )
+        ids.update(done[0::_DONE_FIELDS])
+        ids.discard(0)
         return ids
 
     def progress(self) -> tuple[int, int, int]:
-        """(packages handed to the workers' queue, taken by workers, started)."""
+        """(packages handed to the workers' queue, packages taken by workers, jobs started)."""
         values = self._progress[:]
         return values[0], values[1], values[2]
 
@@ -427,11 +495,20 @@ def current() -> NodeRuntime | None:
 
 def install(runtime: NodeRuntime | None) -> None:
     """Make `runtime` this process's node (before the pool forks): SIGUSR1 then interrupts
-    only a job its supervisor marked, and outcomes go through each process's own connection."""
+    only a job its supervisor marked, outcomes go through each process's own connection, and
+    plain completions through the completion ring (written by the claiming process)."""
     global _current
     _current = runtime
     set_cancel_filter(_cancel_requested if runtime is not None else None)
     use_own_connection(runtime is not None)
+    defer_completions(_defer_completion if runtime is not None else None)
+
+
+def _defer_completion(job) -> bool:
+    runtime = current()
+    return runtime is not None and runtime.registry.defer_completion(
+        job.pk, job.attempt, epoch_us(job.attempted_at)
+    )
 
 
 _PR_SET_PDEATHSIG = 1

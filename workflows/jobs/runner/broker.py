@@ -18,6 +18,7 @@ import select
 import time
 from datetime import datetime
 
+import psycopg
 from django.db import transaction
 from django.utils import timezone
 from django_q.brokers import Broker
@@ -26,7 +27,8 @@ from django_q.signing import SignedPackage
 from workflows.jobs.conf import jobs_settings
 from workflows.jobs.execution.attempt import scrub
 from workflows.jobs.node import runtime as node_runtime
-from workflows.jobs.runner.tasks import run_claimed_job
+from workflows.jobs.node.completions import write_completions
+from workflows.jobs.runner.tasks import run_claimed_jobs
 from workflows.jobs.store import claims, database
 
 logger = logging.getLogger("workflows.jobs")
@@ -68,6 +70,15 @@ class ClaimPacer:
             self.free = min(self.capacity, self.free + finished)
             self.room = min(self.free, self.room + finished)
         self.announced = self.announced or announced
+
+
+def pack(jobs: list[dict], workers: int) -> list[list[dict]]:
+    """A claim's jobs in at most `workers` packages, dealt round-robin: every package starts
+    with one of the claim's first jobs (the claim is in priority order), so the most urgent
+    jobs start at once on different workers, and each worker pays django-q2's hand-off (queue
+    locks, pickling, its task loop) once per package instead of once per job."""
+    count = min(len(jobs), max(1, workers))
+    return [jobs[i::count] for i in range(count)] if jobs else []
 
 
 class JobsBroker(Broker):
@@ -118,7 +129,8 @@ class JobsBroker(Broker):
         database.close_quietly(self._listener)
         self._claimer = self._listener = None
 
-    def _claim(self, conn, node) -> tuple[list[dict], dict]:
+    def _claim(self, conn, node) -> tuple[list[list[dict]], dict]:
+        """Claim jobs; returns them packed for the workers, and the claim's pacing figures."""
         self._round_robin += 1
         result = claims.claim(
             conn,
@@ -128,6 +140,7 @@ class JobsBroker(Broker):
             start=self._round_robin,
         )
         jobs = result.pop("jobs")
+        packages = pack(jobs, node.concurrency)
         if jobs:
             # Into the claim ring before any worker can see them: from here the supervisor
             # can revoke a claim (stale, cancelled, rescued) without racing its start.
@@ -139,22 +152,25 @@ class JobsBroker(Broker):
                         node_runtime.epoch_us(datetime.fromisoformat(job["attempted_at"])),
                     )
                     for job in jobs
-                ]
+                ],
+                packages=len(packages),
             )
-        return jobs, result
+        return packages, result
 
-    def _package(self, job: dict) -> tuple[int, str]:
-        task = {
-            "id": f"job-{job['id']}-{job['attempt']}",
-            "name": f"job {job['id']}",
-            "func": run_claimed_job,
-            "args": (job,),
+    def _task(self, jobs: list[dict]) -> dict:
+        """The django-q2 task of a package of claimed jobs, as the workers' queue carries it."""
+        first = jobs[0]
+        return {
+            "id": f"jobs-{first['id']}-{first['attempt']}-{len(jobs)}",
+            "ack_id": first["id"],
+            "name": f"{len(jobs)} job(s) from {first['id']}",
+            "func": run_claimed_jobs,
+            "args": (jobs,),
             "kwargs": {},
             "started": timezone.now(),
             "save": False,
             "timeout": -1,  # the engine enforces each worker's own timeout
         }
-        return job["id"], SignedPackage.dumps(task)
 
     def _wait(self, listener, node, seconds: float) -> tuple[int, bool]:
         """Sleep until jobs are announced, workers finish jobs, or `seconds` pass.
@@ -171,15 +187,39 @@ class JobsBroker(Broker):
         announced = listener.fileno() in readable and bool(list(listener.notifies(timeout=0)))
         return finished, announced
 
+    def _write_completions(self, conn, node) -> None:
+        """The completions workers left in the ring since the last call, in one statement,
+        before claiming (the rows they free count as free in the claim)."""
+        try:
+            write_completions(conn, node)
+        except database.CONNECTION_ERRORS:
+            raise
+        except psycopg.Error as exc:  # kept in the ring: the next call writes them
+            logger.error("writing completed jobs failed (%s); retrying", type(exc).__name__)
+
     def dequeue(self):
+        """django-q2's broker interface: signed packages, for a pusher that verifies them.
+        The node's own pusher (runner.pusher) calls dequeue_tasks and skips the signing."""
+        tasks = self.dequeue_tasks()
+        return [(task["ack_id"], SignedPackage.dumps(task)) for task in tasks] if tasks else None
+
+    def dequeue_tasks(self) -> list[dict] | None:
+        """Claim jobs (see the module docstring); their tasks, or None after a wait."""
         node = node_runtime.current()
-        if node is None or node.stopping.is_set():
+        if node is None:
             time.sleep(0.1)
             return None
         if self._pacer is None:
             self._pacer = ClaimPacer(node.concurrency + node.prefetch)
         try:
             conn, listener = self._connections()
+            self._write_completions(conn, node)
+            if node.stopping.is_set():
+                # No new claims; the jobs still running may complete during the grace period.
+                readable, _, _ = select.select([node.wake_fd], [], [], 0.1)
+                if readable:
+                    node.drain_wakes()
+                return None
             wait_seconds = None
             if self._pacer.should_claim():
                 for _ in range(50):
@@ -189,7 +229,7 @@ class JobsBroker(Broker):
                     wait_seconds = pace.get("wait")
                     if claimed:
                         self._reconnect_delay = 0.1
-                        return [self._package(job) for job in claimed]
+                        return [self._task(package) for package in claimed]
                     if not pace["contended"]:
                         break
                     time.sleep(CONTENDED_RETRY_SECONDS)

@@ -1,9 +1,10 @@
 """django-q2's cluster as the node's worker pool, and the entry point of `manage.py qcluster`.
 
-The pool is django-q2's Cluster, unchanged: a sentinel process forks the pusher (which asks
-the engine's broker for claims), the worker processes (which call the function in each
-package: workflows.jobs.node.attempts.execute_claimed) and the monitor. Everything the engine
-knows of django-q2's internals is in this package."""
+The pool is django-q2's Cluster: a sentinel process forks the pusher, which asks the engine's
+broker for claims, the worker processes, which run the packages of claimed jobs
+(workflows.jobs.node.attempts.execute_package), and the monitor; the pusher's and the
+workers' loops are the engine's own (runner.processes).
+Everything the engine knows of django-q2's internals is in this package."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import signal
 from typing import TextIO
 
 from workflows.jobs.node.process import NodeProcess
+from workflows.jobs.runner import processes
 from workflows.jobs.runner.schedules import sync_schedules
 
 
@@ -28,6 +30,7 @@ class DjangoQPool:
     def start(self) -> None:
         from django_q.cluster import Cluster
 
+        processes.install()
         self._cluster = Cluster()
         self._cluster.start()
 

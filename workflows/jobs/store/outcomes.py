@@ -5,6 +5,10 @@ transaction). An outcome on its own goes through the process's own psycopg conne
 node (server-side binding and, on a direct connection, prepared statements: parsed once per
 process, not once per job; `synchronous_commit = off`), or through Django's connection in a
 savepoint elsewhere (tests' drain_queue, inline mode).
+
+In a node, a plain completion on its own (perform wrote nothing, records no result) is not
+written by the worker at all: it goes to the node's completion ring, and the claiming process
+writes the completions of many jobs in one statement (`complete_many`) before its next claim.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 import psycopg
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -64,6 +71,9 @@ class _OwnConnection:
 
 _own_connection = _OwnConnection()
 _use_own_connection = False
+# Set by a node: takes a plain completion for the claiming process to write (see
+# workflows.jobs.node.completions); returns False when it cannot (write it here then).
+_completion_sink: Callable[[Any], bool] | None = None
 # Errors of an outcome's values (not of the connection, which is waited out).
 _OUTCOME_WRITE_ERRORS = (DatabaseError, psycopg.Error)
 
@@ -73,6 +83,12 @@ def use_own_connection(enabled: bool = True) -> None:
     each process's own connection instead of the caller's transaction."""
     global _use_own_connection
     _use_own_connection = enabled
+
+
+def defer_completions(sink: Callable[[Any], bool] | None) -> None:
+    """Called by a node before it forks: plain completions then go to `sink`."""
+    global _completion_sink
+    _completion_sink = sink
 
 
 def _execute_once(statement: str, params: dict) -> int:
@@ -123,6 +139,9 @@ def record_outcome(job, node: str, result: AttemptResult, *, in_transaction: boo
     if result.result_json is not None:
         params["result"] = result.result_json
     statement = _statement(result)
+    deferrable = statement is sql.COMPLETE and not in_transaction and _completion_sink is not None
+    if deferrable and _completion_sink(job):
+        return True  # written with the next claim; its guard is checked then
     if in_transaction:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
@@ -166,6 +185,26 @@ def _record_fallback(job, node: str, result: AttemptResult, exc: BaseException) 
         "outcome": str(Outcome.FAILED),
     }
     return _execute_with_reconnect(sql.DISCARD if spent else sql.RETRY_LATER, params) == 1
+
+
+def complete_many(conn, node: str, attempts: Sequence[tuple[int, int, datetime]]) -> set[int]:
+    """Mark completed, in one statement, the attempts (job id, attempt, attempted_at) this node
+    still owns; returns the ids completed. An attempt the node no longer owns (rescued,
+    cancelled, released meanwhile) is left as it is, exactly as a single completion would."""
+    if not attempts:
+        return set()
+    ordered = sorted(attempts)  # one row order for every writer: no deadlock between batches
+    rows = conn.execute(
+        sql.COMPLETE_MANY,
+        {
+            "node": node,
+            "ids": [job_id for job_id, _, _ in ordered],
+            "attempts": [attempt for _, attempt, _ in ordered],
+            "attempted_at": [attempted_at for _, _, attempted_at in ordered],
+        },
+        prepare=database.prepare_statements(),
+    ).fetchall()
+    return {job_id for (job_id,) in rows}
 
 
 def release_unstarted(job, node: str) -> bool:

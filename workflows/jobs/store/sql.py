@@ -140,6 +140,22 @@ def _outcome(assignments: str) -> str:
 
 COMPLETE = _outcome("state = 'completed', completed_at = now()")
 
+# The plain completions of many attempts of one node, in one statement (the node's claiming
+# process writes them from its completion ring before it claims again). Each row keeps the
+# guard of a single completion; the attempts are sent in id order (one lock order for all).
+# The rows are found by id: the node is compared as `attempted_by[1] || ''`, which no index
+# matches, so no plan can walk jobs_job_node_id (every job the node ever ran) instead.
+COMPLETE_MANY = """
+UPDATE jobs_job AS j
+   SET state = 'completed', completed_at = now(), last_outcome = 'completed'
+  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode,
+       unnest(%(ids)s::bigint[], %(attempts)s::int[], %(attempted_at)s::timestamptz[])
+           AS done(id, attempt, attempted_at)
+ WHERE j.id = done.id AND j.state = 'executing' AND j.attempt = done.attempt
+   AND j.attempted_by[1] || '' = %(node)s AND j.attempted_at = done.attempted_at
+RETURNING j.id
+"""
+
 # A worker with `record = True`: what perform returned, validated JSON (the execution layer's
 # recorded_return_value), is stored with the completion.
 COMPLETE_RECORDING_RESULT = _outcome(
