@@ -69,9 +69,13 @@ BEGIN
   FOR q IN SELECT DISTINCT i.queue FROM inserted i LOOP
     PERFORM pg_advisory_xact_lock_shared(7021, hashtext('partition:' || q));
   END LOOP;
-  UPDATE jobs_job j SET partition_key = jobs_partition_key(p.partition, j.args, j.worker)
-    FROM inserted i JOIN jobs_queue p ON p.name = i.queue AND p.partition IS NOT NULL
-   WHERE j.id = i.id;
+  -- Planned afresh for every statement (EXECUTE): a plan PL/pgSQL cached after a few small
+  -- inserts in the same session assumes a tiny transition table, and on a bulk insert of a
+  -- million rows into a partitioned queue such a plan ran for hours (a nested loop over the
+  -- whole table per inserted row). A fresh plan sees the real number of inserted rows.
+  EXECUTE 'UPDATE jobs_job j SET partition_key = jobs_partition_key(p.partition, j.args, j.worker)
+             FROM inserted i JOIN jobs_queue p ON p.name = i.queue AND p.partition IS NOT NULL
+            WHERE j.id = i.id';
   RETURN NULL;
 END $$;
 
