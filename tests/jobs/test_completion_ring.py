@@ -87,8 +87,17 @@ def _warm_workers(executions, count: int) -> set[int]:
     return pids
 
 
-def _claimed(ids: list[int]) -> bool:
-    return Job.objects.filter(pk__in=ids, state="executing").count() == len(ids)
+def _started_on_every_worker(executions, *, ms: int) -> list[int]:
+    """One job per worker, each started: every package has left the claiming process (its
+    queue writes from a feeder thread, which a freeze would stop with a package unsent)."""
+    jobs = insert_all(UnwrittenWorker.new({"ms": ms}) for _ in range(4))
+    ids = [job.pk for job in jobs]
+    wait_until(
+        lambda: {row["job_id"] for row in executions("start")} >= set(ids),
+        timeout=30,
+        message="the four jobs to start, one on each worker",
+    )
+    return ids
 
 
 def _finished(executions, ids: list[int]) -> bool:
@@ -109,11 +118,9 @@ def test_completions_left_by_a_killed_claiming_process_are_written_by_its_replac
     nothing: the rows stay executing, their completions wait in the ring. Killed (SIGKILL),
     it is replaced by django-q2's sentinel, and the replacement writes them: every job
     completed, attempt 1, performed once; none released or rescued meanwhile."""
-    node = clusters.start(concurrency=2).wait_ready()
-    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 2))
-    jobs = insert_all(UnwrittenWorker.new({"ms": 300}) for _ in range(6))
-    ids = [job.pk for job in jobs]
-    wait_until(lambda: _claimed(ids), timeout=30, message="the node to claim all six jobs")
+    node = clusters.start(concurrency=4).wait_ready()
+    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 4))
+    ids = _started_on_every_worker(executions, ms=500)
     for process in pusher_and_monitor:
         os.kill(process.pid, signal.SIGSTOP)
     try:
@@ -140,11 +147,9 @@ def test_a_node_stopping_with_its_claiming_process_frozen_writes_the_waiting_com
     kills it after the grace period, and the main process writes the completions still in
     the ring before it releases unstarted claims, so no completed job is released and run
     again."""
-    node = clusters.start(concurrency=2, env={"JOBS_SHUTDOWN_GRACE_SECONDS": "2"}).wait_ready()
-    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 2))
-    jobs = insert_all(UnwrittenWorker.new({"ms": 200}) for _ in range(4))
-    ids = [job.pk for job in jobs]
-    wait_until(lambda: _claimed(ids), timeout=30, message="the node to claim the jobs")
+    node = clusters.start(concurrency=4, env={"JOBS_SHUTDOWN_GRACE_SECONDS": "2"}).wait_ready()
+    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 4))
+    ids = _started_on_every_worker(executions, ms=500)
     for process in pusher_and_monitor:
         os.kill(process.pid, signal.SIGSTOP)
     wait_until(lambda: _finished(executions, ids), timeout=30, message="the performs")
