@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from tests.support.polling import wait_until
-from tests.support.workers import ShortWorker, UnwrittenWorker
+from tests.support.warmup import worker_pids
+from tests.support.workers import UnwrittenWorker
 from workflows.jobs import Job, insert_all
 from workflows.jobs.node.runtime import NodeRuntime, epoch_us
 from workflows.jobs.runner.broker import pack
@@ -73,20 +74,6 @@ def _sentinel_children(node, workers: set[int]) -> list[psutil.Process]:
     return [child for child in sentinel.children() if child.pid not in workers]
 
 
-def _warm_workers(executions, count: int) -> set[int]:
-    jobs = insert_all(ShortWorker.new({"ms": 30}) for _ in range(count * 10))
-    wait_until(
-        lambda: (
-            Job.objects.filter(pk__in=[j.pk for j in jobs], state="completed").count() == len(jobs)
-        ),
-        timeout=60,
-        message="the warm-up jobs to complete",
-    )
-    pids = {row["pid"] for row in executions("start")}
-    assert len(pids) == count, pids
-    return pids
-
-
 def _started_on_every_worker(executions, *, ms: int) -> list[int]:
     """One job per worker, each started: every package has left the claiming process (its
     queue writes from a feeder thread, which a freeze would stop with a package unsent)."""
@@ -119,7 +106,7 @@ def test_completions_left_by_a_killed_claiming_process_are_written_by_its_replac
     it is replaced by django-q2's sentinel, and the replacement writes them: every job
     completed, attempt 1, performed once; none released or rescued meanwhile."""
     node = clusters.start(concurrency=4).wait_ready()
-    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 4))
+    pusher_and_monitor = _sentinel_children(node, worker_pids(executions, 4))
     ids = _started_on_every_worker(executions, ms=500)
     for process in pusher_and_monitor:
         os.kill(process.pid, signal.SIGSTOP)
@@ -148,7 +135,7 @@ def test_a_node_stopping_with_its_claiming_process_frozen_writes_the_waiting_com
     the ring before it releases unstarted claims, so no completed job is released and run
     again."""
     node = clusters.start(concurrency=4, env={"JOBS_SHUTDOWN_GRACE_SECONDS": "2"}).wait_ready()
-    pusher_and_monitor = _sentinel_children(node, _warm_workers(executions, 4))
+    pusher_and_monitor = _sentinel_children(node, worker_pids(executions, 4))
     ids = _started_on_every_worker(executions, ms=500)
     for process in pusher_and_monitor:
         os.kill(process.pid, signal.SIGSTOP)

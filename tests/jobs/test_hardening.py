@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from tests.support.polling import wait_until
+from tests.support.warmup import worker_pids
 from tests.support.workers import (
     HugeBackoffWorker,
     HugeSnoozeWorker,
@@ -41,26 +42,11 @@ def _descendants(cluster) -> dict[int, float]:
     return found
 
 
-def _worker_pids(executions, count: int) -> set[int]:
-    """Run short jobs until `count` distinct worker processes have run one."""
-    jobs = insert_all(ShortWorker.new({"ms": 30}) for _ in range(count * 10))
-    wait_until(
-        lambda: (
-            Job.objects.filter(pk__in=[j.pk for j in jobs], state="completed").count() == len(jobs)
-        ),
-        timeout=60,
-        message="the warm-up jobs to complete",
-    )
-    pids = {row["pid"] for row in executions("start")}
-    assert len(pids) == count, f"expected {count} worker processes, saw {pids}"
-    return pids
-
-
 def test_a_cancel_storm_drains_completely_and_kills_no_worker(clusters, executions):
     """Thousands of short jobs, half of the running ones cancelled while they run: every job
     ends completed or cancelled, and not one process of the node died or was replaced."""
     node = clusters.start(concurrency=4).wait_ready()
-    _worker_pids(executions, 4)
+    worker_pids(executions, 4)
     before = _descendants(node)
     jobs = insert_all(ShortWorker.new({"ms": 15}) for _ in range(3000))
     ids = [job.pk for job in jobs]
@@ -91,7 +77,7 @@ def test_a_cancel_storm_drains_completely_and_kills_no_worker(clusters, executio
 
 def test_sigusr1_and_sigalrm_to_every_idle_process_of_a_node_are_harmless(clusters, executions):
     node = clusters.start(concurrency=2).wait_ready()
-    _worker_pids(executions, 2)
+    worker_pids(executions, 2)
     before = _descendants(node)
     for pid in before:
         os.kill(pid, signal.SIGUSR1)
@@ -112,7 +98,7 @@ def test_sigkill_of_every_idle_worker_leaves_the_node_working_or_restarted(clust
     jobs are settled, and a restarted node runs them."""
     wedge_fast = {"JOBS_WEDGED_AFTER_SECONDS": "3"}
     node = clusters.start(concurrency=2, env=wedge_fast).wait_ready()
-    for pid in _worker_pids(executions, 2):
+    for pid in worker_pids(executions, 2):
         os.kill(pid, signal.SIGKILL)
     jobs = insert_all(RecordingWorker.new({"n": n}) for n in range(10))
     ids = [job.pk for job in jobs]
