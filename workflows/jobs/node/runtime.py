@@ -270,8 +270,9 @@ class RunningRegistry:
             return True
 
     def completions(self, *, locked: bool = True) -> list[Completion]:
-        """The completions waiting to be written. `locked=False` only for a node that is
-        exiting wedged (the lock may be held by a dead process)."""
+        """The completions waiting to be written. `locked=False` only once the pool's
+        processes are gone (a node stopping or exiting wedged): the lock may then be held by
+        a dead process, and nothing else can change the ring."""
         if locked:
             with self.lock(LOCK_WAIT_SECONDS):
                 values = self._done[:]
